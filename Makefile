@@ -1,0 +1,51 @@
+# Every target installs what it needs: a fresh clone only needs python3 (3.11) and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.requirements-installed
+STACK   ?= dev
+PYTEST_ARGS ?=
+
+# Local data plane ports (0 = pick a free one).
+CH_PORT   ?= 18123
+EDGE_PORT ?= 18443
+
+.PHONY: help venv run test lint typecheck unit plan clean
+
+help:
+	@echo "make run                 the whole data plane locally (ClickHouse engine + mTLS Caddy edge)"
+	@echo "make test                ruff, mypy and every test (what CI runs)"
+	@echo "make plan STACK=dev|prod the real Pulumi program under the mock runtime, offline"
+	@echo "  variables: CH_PORT=$(CH_PORT) EDGE_PORT=$(EDGE_PORT) PYTEST_ARGS=..."
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m local.dataplane --clickhouse-port $(CH_PORT) --edge-port $(EDGE_PORT)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy .
+
+unit: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# pytest exits 5 when it collects nothing; make treats it as the failure it is.
+test: lint typecheck unit
+
+plan: $(STAMP)
+	$(PY) -m offline.plan --stack $(STACK) $(PLAN_ARGS)
+
+clean:
+	rm -rf .local .pytest_cache .mypy_cache .ruff_cache
