@@ -60,7 +60,7 @@ class ClickHouseDatabase(pulumi.ComponentResource):
             lambda h: render_migration_script() + "\n" + render_rbac_sql(users, h, cidrs)
         )
         self.schema_sha256 = migrations_sha256()
-        self.script_sha256 = script.apply(lambda s: hashlib.sha256(s.encode()).hexdigest())
+        self.script_sha256 = pulumi.Output.unsecret(script.apply(lambda s: hashlib.sha256(s.encode()).hexdigest()))
 
         self.apply_sql = command.remote.Command(
             f"{name}-apply-schema-and-grants",

@@ -81,7 +81,10 @@ class CaddyEdge(pulumi.ComponentResource):
                 pulumi.Output.from_input(args.pins), *[i.clickhouse_password for i in args.identities]
             ).apply(lambda v: render_site(site_for(args, list(v[1:]), v[0])))
         )
-        self.config_sha256 = self.rendered_config.apply(lambda s: hashlib.sha256(s.encode()).hexdigest())
+        # A digest reveals nothing of the passwords; plain, so reviewers can see when the edge changes.
+        self.config_sha256 = pulumi.Output.unsecret(
+            self.rendered_config.apply(lambda s: hashlib.sha256(s.encode()).hexdigest())
+        )
         ca_sha256 = pulumi.Output.from_input(args.client_ca_cert_pem).apply(
             lambda pem: hashlib.sha256(pem.encode()).hexdigest()
         )

@@ -19,6 +19,7 @@ LAMBDA_REQUEST = 0.20 / 1_000_000
 # API Gateway REST API (first 333M requests/month) and its stage cache, per hour by size (GB)
 APIGW_REST_REQUEST = 3.70 / 1_000_000
 APIGW_CACHE_HOURLY_BY_GB = {
+    "0": 0.0,  # cache disabled
     "0.5": 0.020,
     "1.6": 0.038,
     "6.1": 0.200,

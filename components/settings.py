@@ -189,7 +189,7 @@ class TrafficSettings(_Model):
     """Assumptions the cost model prices; change them to review cost before `pulumi up`."""
 
     api_requests_per_month: int = Field(ge=0)
-    api_cache_size_gb: Literal["0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"] = "0.5"
+    api_cache_size_gb: Literal["0", "0.5", "1.6", "6.1", "13.5", "28.4", "58.2", "118", "237"] = "0.5"
     api_lambda_avg_ms: float = Field(default=25, gt=0)
     api_lambda_memory_mb: int = Field(default=512, ge=128, le=10240)
     ledgers_per_month: int = Field(default=453_600, ge=0)
