@@ -40,7 +40,5 @@ def test_both_stacks_export_an_itemised_cost_with_a_total() -> None:
     for stack in ("dev", "prod"):
         cost = planned(stack).outputs["monthly_cost_usd"]
         assert cost["total"] > 0
-        assert (
-            cost["total"] == round(sum(v for k, v in cost.items() if k != "total"), 2)
-            or abs(cost["total"] - sum(v for k, v in cost.items() if k != "total")) < 0.05
-        )
+        # Categories are rounded to cents, so their sum may differ from the total by a few cents.
+        assert abs(cost["total"] - sum(v for k, v in cost.items() if k != "total")) < 0.05
