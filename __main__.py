@@ -1,12 +1,16 @@
 """Stellar Prices API: config → typed settings → components → stack outputs."""
 
+from pathlib import Path
+
 import pulumi
 
 from components.clickhouse import ClickHouseDatabase, ClickHouseDatabaseArgs
-from components.cost import describe, foundation_lines, summarize, workload_lines
+from components.cost import describe, foundation_lines, ingest_cost_lines, summarize, workload_lines
 from components.edge import CaddyEdge, CaddyEdgeArgs, EdgeIdentityArgs
+from components.ingest import Ingest, IngestArgs
 from components.mtls_secrets import MtlsBundle, MtlsSecrets, MtlsSecretsArgs
 from components.ops import Ops, OpsArgs
+from components.packaging import build_lambda_zip
 from components.pki import PINS_OUTPUT, Pki, PkiArgs
 from components.settings import PROJECT, load_settings, read_raw_config, read_secrets
 
@@ -60,9 +64,29 @@ edge = CaddyEdge(
     opts=pulumi.ResourceOptions(depends_on=[database]),
 )
 ops = Ops("ops", OpsArgs(name_prefix=settings.name_prefix, settings=settings.ops, tags=tags))
+# One zip (the whole `lambdas` package + pinned deps) for every function; built once, cached by its inputs.
+lambda_code = build_lambda_zip(["lambdas"], Path("lambdas/requirements-runtime.txt"), Path("build/lambda"))
+ingest = Ingest(
+    "ingest",
+    IngestArgs(
+        name_prefix=settings.name_prefix,
+        settings=settings.ingest,
+        partner=settings.partner,
+        clickhouse_url=f"https://{settings.clickhouse.domain}",
+        code=lambda_code,
+        mtls_secret_name=mtls.secret_names["ingestion"],
+        mtls_secret_arn=mtls.secret_arns["ingestion"],
+        alarm_topic_arn=ops.alarm_topic_arn,
+        tags=tags,
+    ),
+)
 
-cost_lines = workload_lines(settings) + foundation_lines(
-    settings, secrets=len(mtls.secret_arns), alarm_email_subscriptions=1 if settings.ops.alarm_email else 0
+cost_lines = (
+    workload_lines(settings)
+    + ingest_cost_lines(settings)
+    + foundation_lines(
+        settings, secrets=len(mtls.secret_arns), alarm_email_subscriptions=1 if settings.ops.alarm_email else 0
+    )
 )
 
 pulumi.export("monthly_cost_usd", summarize(cost_lines))
@@ -80,3 +104,9 @@ pulumi.export("clickhouse_endpoint", f"https://{settings.clickhouse.domain}")
 pulumi.export("clickhouse_schema_sha256", database.schema_sha256)
 pulumi.export("edge_config_sha256", edge.config_sha256)
 pulumi.export("ops_alarm_topic_arn", ops.alarm_topic_arn)
+pulumi.export("ingest_queue_url", ingest.queue_url)
+pulumi.export("ingest_queue_arn", ingest.queue_arn)
+pulumi.export("ingest_dlq_arn", ingest.dlq_arn)
+pulumi.export("ledger_processor_function_name", ingest.function_name)
+pulumi.export("ledger_processor_function_arn", ingest.function_arn)
+pulumi.export("lambda_code_sha256", ingest.code_sha256)

@@ -47,7 +47,9 @@ def lambda_cost(invocations: int, avg_ms: float, memory_mb: int) -> float:
 
 
 def workload_lines(s: StackSettings) -> list[CostLine]:
-    """The planned workload, priced from the traffic assumptions (what the API, ingest and workers will cost)."""
+    """The planned workload, priced from the traffic assumptions (API, workers, logs, metrics, egress).
+
+    The ingest path (ledger processor, its queue, the ledger GETs) is priced by `ingest_cost_lines`."""
     t = s.traffic
     return [
         CostLine(
@@ -55,12 +57,6 @@ def workload_lines(s: StackSettings) -> list[CostLine]:
             "api handler",
             lambda_cost(t.api_requests_per_month, t.api_lambda_avg_ms, t.api_lambda_memory_mb),
             f"{t.api_requests_per_month:,} invocations x {t.api_lambda_avg_ms} ms x {t.api_lambda_memory_mb} MB arm64",
-        ),
-        CostLine(
-            "lambda",
-            "ledger processor",
-            lambda_cost(t.ledgers_per_month, t.ingest_lambda_avg_ms, t.ingest_lambda_memory_mb),
-            f"{t.ledgers_per_month:,} ledgers x {t.ingest_lambda_avg_ms} ms x {t.ingest_lambda_memory_mb} MB arm64",
         ),
         CostLine(
             "lambda",
@@ -101,6 +97,26 @@ def workload_lines(s: StackSettings) -> list[CostLine]:
             f"{t.xray_traces_per_month:,} traces",
         ),
         CostLine(
+            "data_transfer",
+            "Lambda → ClickHouse edge (internet egress)",
+            t.clickhouse_http_egress_gb_per_month * p.DATA_TRANSFER_OUT_PER_GB,
+            f"{t.clickhouse_http_egress_gb_per_month} GB",
+        ),
+    ]
+
+
+def ingest_cost_lines(s: StackSettings) -> list[CostLine]:
+    """What the Ingest component provisions and drives: the ledger-processor Lambda (priced at its
+    configured memory), its SQS requests and the GETs on the partner's ledger bucket."""
+    t, memory_mb = s.traffic, s.ingest.memory_mb
+    return [
+        CostLine(
+            "lambda",
+            "ledger processor",
+            lambda_cost(t.ledgers_per_month, t.ingest_lambda_avg_ms, memory_mb),
+            f"{t.ledgers_per_month:,} ledgers x {t.ingest_lambda_avg_ms} ms x {memory_mb} MB arm64",
+        ),
+        CostLine(
             "sns_sqs",
             "ingest queue requests",
             t.ledgers_per_month * p.SQS_REQUESTS_PER_MESSAGE * p.SQS_REQUEST,
@@ -111,12 +127,6 @@ def workload_lines(s: StackSettings) -> list[CostLine]:
             "ledger file GETs",
             t.s3_get_requests_per_month * p.S3_GET_REQUEST,
             f"{t.s3_get_requests_per_month:,} GET requests",
-        ),
-        CostLine(
-            "data_transfer",
-            "Lambda → ClickHouse edge (internet egress)",
-            t.clickhouse_http_egress_gb_per_month * p.DATA_TRANSFER_OUT_PER_GB,
-            f"{t.clickhouse_http_egress_gb_per_month} GB",
         ),
     ]
 

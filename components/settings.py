@@ -185,6 +185,80 @@ class OpsSettings(_Model):
         return tuple(sorted(set(value)))
 
 
+# Retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+class IngestSettings(_Model):
+    """The live ingest path: partner SNS topic → our SQS queue (+ DLQ) → the ledger-processor Lambda."""
+
+    memory_mb: int = Field(ge=128, le=10240)
+    timeout_seconds: int = Field(ge=1)
+    reserved_concurrency: int
+    batch_size: int = Field(ge=1, le=10000)
+    maximum_batching_window_seconds: int = Field(default=0, ge=0, le=300)
+    max_receive_count: int = Field(ge=1, le=1000)
+    log_retention_days: int
+    alarm_oldest_message_age_seconds: int = Field(ge=60)
+    # The age must stay above the threshold this many consecutive minutes before the alarm fires.
+    alarm_oldest_message_minutes: int = Field(default=5, ge=1, le=60)
+    # No invocation for this long is an outage: ledgers close every ~5-6 s.
+    alarm_no_invocations_minutes: int = Field(default=15, ge=1, le=1440)
+    alarm_duration_pct_of_timeout: int = Field(default=80, ge=10, le=100)
+
+    @field_validator("timeout_seconds")
+    @classmethod
+    def _timeout(cls, value: int) -> int:
+        if value > 900:
+            raise ValueError("at most 900 seconds (the Lambda maximum)")
+        return value
+
+    @field_validator("reserved_concurrency")
+    @classmethod
+    def _concurrency(cls, value: int) -> int:
+        if not 2 <= value <= 1000:
+            raise ValueError(
+                "between 2 and 1000: the SQS event source's maximumConcurrency (set to this value) must be at least 2"
+            )
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"one of the CloudWatch Logs retention periods {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+    @model_validator(mode="after")
+    def _batching(self) -> IngestSettings:
+        if self.batch_size > 10 and self.maximum_batching_window_seconds < 1:
+            raise ValueError("batchSize above 10 needs maximumBatchingWindowSeconds of at least 1 (an SQS rule)")
+        return self
+
+
 class TrafficSettings(_Model):
     """Assumptions the cost model prices; change them to review cost before `pulumi up`."""
 
@@ -193,8 +267,7 @@ class TrafficSettings(_Model):
     api_lambda_avg_ms: float = Field(default=25, gt=0)
     api_lambda_memory_mb: int = Field(default=512, ge=128, le=10240)
     ledgers_per_month: int = Field(default=453_600, ge=0)
-    ingest_lambda_avg_ms: float = Field(default=400, gt=0)
-    ingest_lambda_memory_mb: int = Field(default=1024, ge=128, le=10240)
+    ingest_lambda_avg_ms: float = Field(default=400, gt=0)  # memory: `ingest.memoryMb`
     worker_invocations_per_month: int = Field(default=50_000, ge=0)
     worker_lambda_avg_ms: float = Field(default=2_000, gt=0)
     worker_lambda_memory_mb: int = Field(default=256, ge=128, le=10240)
@@ -224,6 +297,7 @@ class StackSettings(_Model):
     pki: PkiSettings = PkiSettings()
     network: NetworkSettings
     ops: OpsSettings
+    ingest: IngestSettings
     traffic: TrafficSettings
     hetzner: HetznerSettings
     tags: dict[str, str] = Field(default_factory=dict)
@@ -252,6 +326,7 @@ CONFIG_KEYS: dict[str, str] = {
     "pki": "pki",
     "network": "network",
     "ops": "ops",
+    "ingest": "ingest",
     "traffic": "traffic",
     "hetzner": "hetzner",
     "tags": "tags",

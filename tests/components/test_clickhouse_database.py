@@ -1,3 +1,5 @@
+import hashlib
+
 from schema.migrations import migrations_sha256, render_migration_script
 from tests.components.program import children_of, one, planned
 
@@ -18,8 +20,6 @@ def test_schema_and_grants_are_applied_over_ssh_with_the_client_command() -> Non
 
 
 def test_plain_passwords_never_reach_the_sql_only_their_hashes() -> None:
-    import hashlib
-
     result = planned("dev")
     script = one(result, CMD, "clickhouse-apply-schema-and-grants").inputs["stdin"]
     passwords = result.of_type("random:index/randomPassword:RandomPassword")
@@ -31,8 +31,6 @@ def test_plain_passwords_never_reach_the_sql_only_their_hashes() -> None:
 
 
 def test_script_digest_triggers_a_re_run() -> None:
-    import hashlib
-
     result = planned("dev")
     apply = one(result, CMD, "clickhouse-apply-schema-and-grants")
     assert apply.inputs["triggers"] == [hashlib.sha256(apply.inputs["stdin"].encode()).hexdigest()]

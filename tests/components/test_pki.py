@@ -8,6 +8,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from offline.runner import fake_ca
 from pki.issuer import sha256_fingerprint
 from tests.components.program import bundle, children_of, one, planned, run
+from tests.components.test_settings import stack_file_config
 
 LSC = "tls:index/locallySignedCert:LocallySignedCert"
 
@@ -112,7 +113,5 @@ def test_previous_certificate_is_pinned_for_the_grace_period_after_rotation() ->
 
 
 def _pki(stack: str) -> dict[str, object]:
-    from tests.components.test_settings import stack_file_config
-
     raw, _ = stack_file_config(stack)
     return dict(raw["pki"])

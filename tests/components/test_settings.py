@@ -22,7 +22,18 @@ def test_both_stack_files_hold_every_setting_and_validate(stack: str) -> None:
     assert settings.env == stack
     assert settings.aws_region == "eu-central-1"
     # Every key the program reads is present in the file, not left to a default.
-    assert set(raw) == {"partner", "clickhouse", "edge", "pki", "network", "ops", "traffic", "hetzner", "tags"}
+    assert set(raw) == {
+        "partner",
+        "clickhouse",
+        "edge",
+        "pki",
+        "network",
+        "ops",
+        "ingest",
+        "traffic",
+        "hetzner",
+        "tags",
+    }
     assert settings.partner.ledger_events_topic_arn.startswith("arn:aws:sns:eu-central-1:")
     assert settings.network.admin_cidrs
 

@@ -1,0 +1,1 @@
+"""Ledger processor: decode Stellar ledger files and extract DEX trades."""

@@ -1,0 +1,1 @@
+"""ClickHouse schema for the `prices` database: migrations, rollup chain and access model."""
