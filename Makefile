@@ -12,12 +12,13 @@ PYTEST_ARGS ?=
 CH_PORT   ?= 18123
 EDGE_PORT ?= 18443
 
-.PHONY: help venv run test lint typecheck unit plan clean
+.PHONY: help venv run test lint typecheck unit plan bench bench-ingest clean
 
 help:
 	@echo "make run                 the whole data plane locally (ClickHouse engine + mTLS Caddy edge)"
 	@echo "make test                ruff, mypy and every test (what CI runs)"
 	@echo "make plan STACK=dev|prod the real Pulumi program under the mock runtime, offline"
+	@echo "make bench               every benchmark (ratios against baselines measured in the same run)"
 	@echo "  variables: CH_PORT=$(CH_PORT) EDGE_PORT=$(EDGE_PORT) PYTEST_ARGS=..."
 
 $(STAMP): requirements.txt
@@ -46,6 +47,12 @@ test: lint typecheck unit
 
 plan: $(STAMP)
 	$(PY) -m offline.plan --stack $(STACK) $(PLAN_ARGS)
+
+# Benchmarks print ratios against a baseline measured in the same run; tests never assert timings.
+bench: bench-ingest
+
+bench-ingest: $(STAMP)
+	$(PY) -m bench.ingest
 
 clean:
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache

@@ -186,30 +186,11 @@ class OpsSettings(_Model):
 
 
 # Retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+# fmt: off
 LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
+# fmt: on
 
 
 class IngestSettings(_Model):
