@@ -33,7 +33,11 @@ def test_without_alarm_email_no_subscription_is_created() -> None:
     raw, _ = stack_file_config("dev")
     ops = {k: v for k, v in raw["ops"].items() if k != "alarmEmail"}
     result = run("dev", config_overrides={"ops": ops})
-    assert not result.of_type("aws:sns/topicSubscription:TopicSubscription")
+    subscriptions = result.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert "ops-alarms-email" not in {s.name for s in subscriptions}
+    assert any(
+        s.name == "ops-alarms-email" for s in planned("dev").of_type("aws:sns/topicSubscription:TopicSubscription")
+    )
 
 
 def test_both_stacks_export_an_itemised_cost_with_a_total() -> None:
