@@ -150,7 +150,9 @@ def test_stopping_the_context_manager_ends_every_child(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sig", "exit_code"), [(signal.SIGTERM, 0), (signal.SIGINT, 0), (signal.SIGKILL, -signal.SIGKILL)]
+    ("sig", "exit_code"),
+    [(signal.SIGTERM, 0), (signal.SIGINT, 0), (signal.SIGKILL, -signal.SIGKILL)],
+    ids=["SIGTERM", "SIGINT", "SIGKILL"],
 )
 def test_make_run_leaves_no_process_behind(tmp_path: Path, sig: signal.Signals, exit_code: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
