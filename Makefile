@@ -6,7 +6,7 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.requirements-installed
 STACK   ?= dev
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2 -p no:cacheprovider
 
 # Local data plane ports (0 = pick a free one).
 CH_PORT   ?= 18123

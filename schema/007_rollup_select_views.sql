@@ -37,7 +37,9 @@ FROM
         argMax(s_close, s_ts) AS r_close,
         sum(s_volume_base) AS r_volume_base,
         sum(s_volume_quote) AS r_volume_quote,
-        sum(s_volume_quote_usd) AS r_volume_quote_usd,
+        -- Float sums depend on the order rows arrive in; summing exact decimals makes a
+        -- recomputed bucket bit-identical however the parts were laid out.
+        toFloat64(sum(toDecimal256(s_volume_quote_usd, 20))) AS r_volume_quote_usd,
         argMax(s_close_usd, s_ts) AS r_close_usd,
         toUInt32(sum(s_trade_count)) AS r_trade_count,
         max(s_version) AS r_version
@@ -106,7 +108,9 @@ FROM
         argMax(s_close, s_ts) AS r_close,
         sum(s_volume_base) AS r_volume_base,
         sum(s_volume_quote) AS r_volume_quote,
-        sum(s_volume_quote_usd) AS r_volume_quote_usd,
+        -- Float sums depend on the order rows arrive in; summing exact decimals makes a
+        -- recomputed bucket bit-identical however the parts were laid out.
+        toFloat64(sum(toDecimal256(s_volume_quote_usd, 20))) AS r_volume_quote_usd,
         argMax(s_close_usd, s_ts) AS r_close_usd,
         toUInt32(sum(s_trade_count)) AS r_trade_count,
         max(s_version) AS r_version
@@ -175,7 +179,9 @@ FROM
         argMax(s_close, s_ts) AS r_close,
         sum(s_volume_base) AS r_volume_base,
         sum(s_volume_quote) AS r_volume_quote,
-        sum(s_volume_quote_usd) AS r_volume_quote_usd,
+        -- Float sums depend on the order rows arrive in; summing exact decimals makes a
+        -- recomputed bucket bit-identical however the parts were laid out.
+        toFloat64(sum(toDecimal256(s_volume_quote_usd, 20))) AS r_volume_quote_usd,
         argMax(s_close_usd, s_ts) AS r_close_usd,
         toUInt32(sum(s_trade_count)) AS r_trade_count,
         max(s_version) AS r_version
@@ -244,7 +250,9 @@ FROM
         argMax(s_close, s_ts) AS r_close,
         sum(s_volume_base) AS r_volume_base,
         sum(s_volume_quote) AS r_volume_quote,
-        sum(s_volume_quote_usd) AS r_volume_quote_usd,
+        -- Float sums depend on the order rows arrive in; summing exact decimals makes a
+        -- recomputed bucket bit-identical however the parts were laid out.
+        toFloat64(sum(toDecimal256(s_volume_quote_usd, 20))) AS r_volume_quote_usd,
         argMax(s_close_usd, s_ts) AS r_close_usd,
         toUInt32(sum(s_trade_count)) AS r_trade_count,
         max(s_version) AS r_version
@@ -313,7 +321,9 @@ FROM
         argMax(s_close, s_ts) AS r_close,
         sum(s_volume_base) AS r_volume_base,
         sum(s_volume_quote) AS r_volume_quote,
-        sum(s_volume_quote_usd) AS r_volume_quote_usd,
+        -- Float sums depend on the order rows arrive in; summing exact decimals makes a
+        -- recomputed bucket bit-identical however the parts were laid out.
+        toFloat64(sum(toDecimal256(s_volume_quote_usd, 20))) AS r_volume_quote_usd,
         argMax(s_close_usd, s_ts) AS r_close_usd,
         toUInt32(sum(s_trade_count)) AS r_trade_count,
         max(s_version) AS r_version
@@ -382,7 +392,9 @@ FROM
         argMax(s_close, s_ts) AS r_close,
         sum(s_volume_base) AS r_volume_base,
         sum(s_volume_quote) AS r_volume_quote,
-        sum(s_volume_quote_usd) AS r_volume_quote_usd,
+        -- Float sums depend on the order rows arrive in; summing exact decimals makes a
+        -- recomputed bucket bit-identical however the parts were laid out.
+        toFloat64(sum(toDecimal256(s_volume_quote_usd, 20))) AS r_volume_quote_usd,
         argMax(s_close_usd, s_ts) AS r_close_usd,
         toUInt32(sum(s_trade_count)) AS r_trade_count,
         max(s_version) AS r_version

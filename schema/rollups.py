@@ -21,6 +21,7 @@ test; regenerate them with ``python -m schema.rollups --write``.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -135,7 +136,9 @@ FROM
         argMax(s_close, s_ts) AS r_close,
         sum(s_volume_base) AS r_volume_base,
         sum(s_volume_quote) AS r_volume_quote,
-        sum(s_volume_quote_usd) AS r_volume_quote_usd,
+        -- Float sums depend on the order rows arrive in; summing exact decimals makes a
+        -- recomputed bucket bit-identical however the parts were laid out.
+        toFloat64(sum(toDecimal256(s_volume_quote_usd, 20))) AS r_volume_quote_usd,
         argMax(s_close_usd, s_ts) AS r_close_usd,
         toUInt32(sum(s_trade_count)) AS r_trade_count,
         max(s_version) AS r_version
@@ -216,9 +219,263 @@ def render_refresh_views_sql() -> str:
 """
 
 
+# --- parts -> 1m: the first, derived step (docs/candles.md) ------------------------------------
+#
+# The ledger processor writes per-ledger partial candles to prices.candle_parts_1m; the 1m tier is
+# recomputed whole, per bucket, from those parts read with FINAL, so replays and concurrent writers
+# can never race on a candle. The same step attaches the USD columns through a pivot:
+#   quote in USD_QUOTES             -> 1 USD per quote unit
+#   quote = native (XLM)            -> XLM/USD of that minute: the close of the latest XLM/USDC minute
+#                                      at or before it (all sources; last trade by global order) within
+#                                      PIVOT_STALENESS_MINUTES, else the latest oracle_prices 'native'
+#                                      observation within the same bound
+#   otherwise / no pivot            -> 0, meaning "no USD value", never "worth nothing"
+# Order independence for USD: a bucket is recomputed when its own parts change AND, for native-quoted
+# buckets, when the pivot of any minute in [m - staleness, m] changes (XLM/USDC parts or oracle rows
+# inserted since changed_since), so a late XLM/USDC ledger re-prices the candles it affects.
+
+PARTS_TABLE = f"{DATABASE}.candle_parts_1m"
+PARTS_SELECT_VIEW = f"{DATABASE}.rollup_1m_from_parts"
+PARTS_REFRESH_VIEW = f"{DATABASE}.mv_rollup_1m"
+PARTS_STEP_FILE = "011_candles_1m_from_parts.sql"
+NATIVE = "native"
+USDC_CLASSIC = "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+# The USDC Stellar Asset Contract on pubnet (derived from USDC_CLASSIC; a test re-derives it). The
+# extraction collapses a SAC onto its classic identity when the ledger proves the mapping; this entry
+# covers the swaps where it could not.
+USDC_SAC = "CCW67TSZV3SSS2HXMBQ5JFGCKJNXKZM7UQUWUZPUTHXSTZLEO7SJMI75"
+USD_QUOTES: tuple[str, ...] = (USDC_CLASSIC, USDC_SAC)
+PIVOT_PAIR = (NATIVE, USDC_CLASSIC)  # base, quote as oriented by trades.orient (USDC outranks XLM)
+PIVOT_STALENESS_MINUTES = 60
+_IDENT_LITERAL = re.compile(r"^[A-Za-z0-9:]+$")
+
+
+def _lit(value: str) -> str:
+    # Only our own constants are rendered; the regex keeps anything else out of the SQL text.
+    if not _IDENT_LITERAL.match(value):
+        raise ValueError(f"refusing to render {value!r} into SQL")
+    return f"'{value}'"
+
+
+def _changed_pivot_minutes_sql() -> str:
+    """Minutes whose XLM/USD pivot changed since {changed_since}, each widened by the staleness bound."""
+    base, quote = (_lit(x) for x in PIVOT_PAIR)
+    span = PIVOT_STALENESS_MINUTES + 1
+    return f"""SELECT arrayJoin(arrayMap(i -> addMinutes(timestamp, i), range({span})))
+            FROM {PARTS_TABLE}
+            WHERE asset_id = {base} AND quote_asset_id = {quote}
+              AND inserted_at >= {{changed_since:DateTime64(3, 'UTC')}}
+            UNION ALL
+            SELECT arrayJoin(arrayMap(i -> addMinutes(toStartOfMinute(timestamp), i), range({span})))
+            FROM {DATABASE}.oracle_prices
+            WHERE asset_id = {_lit(NATIVE)} AND ingested_at >= {{changed_since:DateTime64(3, 'UTC')}}"""
+
+
+def _selected_parts_filter_sql() -> str:
+    return f"""(
+            (asset_id, quote_asset_id, source, timestamp) IN
+            (
+                -- Without FINAL on purpose: any inserted version of a part marks its bucket.
+                SELECT asset_id, quote_asset_id, source, timestamp
+                FROM {PARTS_TABLE}
+                WHERE inserted_at >= {{changed_since:DateTime64(3, 'UTC')}}
+                  AND timestamp >= {{from_ts:DateTime('UTC')}}
+                  AND timestamp < {{to_ts:DateTime('UTC')}}
+            )
+            OR (
+                quote_asset_id = {_lit(NATIVE)}
+                AND timestamp >= {{from_ts:DateTime('UTC')}}
+                AND timestamp < {{to_ts:DateTime('UTC')}}
+                AND timestamp IN
+                (
+            {_changed_pivot_minutes_sql()}
+                )
+            )
+        )"""
+
+
+def _pivot_candidate_minutes_sql() -> str:
+    """Every minute a selected native-quoted bucket may take its pivot from: [m - staleness, m]."""
+    span = PIVOT_STALENESS_MINUTES + 1
+    return f"""SELECT arrayJoin(arrayMap(i -> subtractMinutes(timestamp, i), range({span})))
+                FROM {PARTS_TABLE}
+                WHERE quote_asset_id = {_lit(NATIVE)} AND {_selected_parts_filter_sql()}"""
+
+
+def _parts_select_view_ddl() -> str:
+    usd = ", ".join(_lit(q) for q in USD_QUOTES)
+    base, quote = (_lit(x) for x in PIVOT_PAIR)
+    stale_s = PIVOT_STALENESS_MINUTES * 60
+    return f"""-- parts -> 1m: every 1m bucket holding a part inserted since {{changed_since}} (or, for XLM-quoted
+-- buckets, whose XLM/USD pivot changed since then) with a timestamp in [{{from_ts}}, {{to_ts}}),
+-- recomputed whole from {PARTS_TABLE} FINAL. Layers: s_* source columns, r_* aggregates, c_* the
+-- candle, p_*/o_* the pivots; only the outermost layer names `timestamp` (trap 1).
+CREATE VIEW IF NOT EXISTS {PARTS_SELECT_VIEW} AS
+SELECT
+    c_asset AS asset_id,
+    c_quote AS quote_asset_id,
+    c_source AS source,
+    c_ts AS timestamp,
+    r_open AS open,
+    r_high AS high,
+    r_low AS low,
+    r_close AS close,
+    r_volume_base AS volume_base,
+    r_volume_quote AS volume_quote,
+    multiIf(c_quote IN ({usd}), toFloat64(r_volume_quote),
+            c_quote = {_lit(NATIVE)} AND x_usd > 0, toFloat64(r_volume_quote) * x_usd, 0) AS volume_quote_usd,
+    multiIf(c_quote IN ({usd}), r_close, c_quote = {_lit(NATIVE)} AND x_usd > 0, r_close * x_usd, 0) AS close_usd,
+    if(r_volume_base = 0, 0, toFloat64(r_volume_quote) / toFloat64(r_volume_base)) AS vwap,
+    r_trade_count AS trade_count,
+    r_version AS version
+FROM
+(
+    SELECT
+        c.c_asset AS c_asset,
+        c.c_quote AS c_quote,
+        c.c_source AS c_source,
+        c.c_ts AS c_ts,
+        c.r_open AS r_open,
+        c.r_high AS r_high,
+        c.r_low AS r_low,
+        c.r_close AS r_close,
+        c.r_volume_base AS r_volume_base,
+        c.r_volume_quote AS r_volume_quote,
+        c.r_trade_count AS r_trade_count,
+        c.r_version AS r_version,
+        multiIf(
+            p.p_close > 0 AND dateDiff('second', p.p_ts, c.c_ts) <= {stale_s}, p.p_close,
+            o.o_price > 0 AND dateDiff('second', o.o_ts, c.c_ts) <= {stale_s}, o.o_price,
+            0) AS x_usd
+    FROM
+    (
+        SELECT
+            asset_id AS c_asset,
+            quote_asset_id AS c_quote,
+            source AS c_source,
+            s_ts AS c_ts,
+            argMin(s_open, s_open_order) AS r_open,
+            max(s_high) AS r_high,
+            min(s_low) AS r_low,
+            argMax(s_close, s_close_order) AS r_close,
+            sum(s_volume_base) AS r_volume_base,
+            sum(s_volume_quote) AS r_volume_quote,
+            toUInt32(sum(s_trade_count)) AS r_trade_count,
+            max(s_close_order) AS r_version
+        FROM
+        (
+            SELECT
+                asset_id, quote_asset_id, source,
+                timestamp AS s_ts,
+                open AS s_open, open_order AS s_open_order,
+                high AS s_high, low AS s_low,
+                close AS s_close, close_order AS s_close_order,
+                volume_base AS s_volume_base, volume_quote AS s_volume_quote,
+                trade_count AS s_trade_count
+            FROM {PARTS_TABLE} FINAL
+            WHERE {_selected_parts_filter_sql()}
+        )
+        GROUP BY asset_id, quote_asset_id, source, s_ts
+    ) AS c
+    ASOF LEFT JOIN
+    (
+        -- XLM/USDC close per minute: the last trade by global order, whatever its source.
+        SELECT {_lit(NATIVE)} AS p_key, pv_ts AS p_ts, argMax(pv_close, pv_order) AS p_close
+        FROM
+        (
+            SELECT timestamp AS pv_ts, close AS pv_close, close_order AS pv_order
+            FROM {PARTS_TABLE} FINAL
+            WHERE asset_id = {base} AND quote_asset_id = {quote}
+              AND timestamp IN
+              (
+                {_pivot_candidate_minutes_sql()}
+              )
+        )
+        GROUP BY pv_ts
+    ) AS p ON c.c_quote = p.p_key AND c.c_ts >= p.p_ts
+    ASOF LEFT JOIN
+    (
+        -- Oracle fallback: latest observation per minute; ties between oracles broken by name.
+        SELECT {_lit(NATIVE)} AS o_key, om_ts AS o_ts, argMax(om_price, (om_at, om_name)) AS o_price
+        FROM
+        (
+            SELECT toStartOfMinute(timestamp) AS om_ts, timestamp AS om_at, oracle_name AS om_name,
+                   price_usd AS om_price
+            FROM {DATABASE}.oracle_prices FINAL
+            WHERE asset_id = {_lit(NATIVE)}
+              AND toStartOfMinute(timestamp) IN
+              (
+                {_pivot_candidate_minutes_sql()}
+              )
+        )
+        GROUP BY om_ts
+    ) AS o ON c.c_quote = o.o_key AND c.c_ts >= o.o_ts
+)"""
+
+
+def _parts_refresh_view_ddl() -> str:
+    cols = ", ".join(OUTPUT_COLUMNS)
+    # No DEPENDS ON from 15m to this view: the 15m step is change-driven with a 2 h look-back, so
+    # a 1m row written after its refresh is rolled by the next one (at most one period later).
+    return f"""-- APPEND: without it every refresh would replace the whole 1m table (platform notes 3).
+CREATE MATERIALIZED VIEW IF NOT EXISTS {PARTS_REFRESH_VIEW}
+REFRESH {REFRESH}
+APPEND TO {DATABASE}.price_ohlcv_1m ({cols})
+AS SELECT {cols}
+FROM {PARTS_SELECT_VIEW}(
+    changed_since = now64(3, 'UTC') - {LOOKBACK},
+    from_ts = {_OPEN_RANGE_FROM},
+    to_ts = {_OPEN_RANGE_TO}
+)"""
+
+
+def render_parts_step_sql() -> str:
+    return f"""{_HEADER}-- The derived 1m tier: prices.candle_parts_1m (per-ledger partial candles) -> price_ohlcv_1m,
+-- with the USD pivot (docs/candles.md). Per bucket: open = argMin(open, open_order),
+-- close = argMax(close, close_order), high = max, low = min, volumes and trade_count summed,
+-- vwap = volume_quote / volume_base, version = max(close_order).
+{_parts_select_view_ddl()};
+
+{_parts_refresh_view_ddl()};
+"""
+
+
+def parts_step_statement(from_ts: datetime, to_ts: datetime) -> tuple[str, dict[str, str]]:
+    """INSERT ... SELECT of the parts -> 1m step over ``[from_ts, to_ts)``, with bound parameters."""
+    if to_ts <= from_ts:
+        raise ValueError(f"empty rollup range: {from_ts} >= {to_ts}")
+    cols = ", ".join(OUTPUT_COLUMNS)
+    sql = (
+        f"INSERT INTO {DATABASE}.price_ohlcv_1m ({cols}) SELECT {cols} FROM {PARTS_SELECT_VIEW}("
+        "changed_since = {changed_since:DateTime64(3, 'UTC')}, "
+        "from_ts = {from_ts:DateTime('UTC')}, to_ts = {to_ts:DateTime('UTC')})"
+    )
+    params = {
+        "changed_since": EPOCH.strftime("%Y-%m-%d %H:%M:%S.000"),
+        "from_ts": _fmt_ts(from_ts),
+        "to_ts": _fmt_ts(to_ts),
+    }
+    return sql, params
+
+
+def rollup_range_from_parts(
+    execute_with_params: Callable[[str, Mapping[str, str]], object], start: datetime, end: datetime
+) -> list[str]:
+    """Rebuild ``[start, end)`` from the parts: parts -> 1m, then the whole chain. Returns the targets."""
+    sql, params = parts_step_statement(start, end)
+    execute_with_params(sql, params)
+    return [f"{DATABASE}.price_ohlcv_1m", *rollup_range(execute_with_params, start, end)]
+
+
+def all_refresh_views_in_order() -> Sequence[str]:
+    """Every refreshable view, parts -> 1m first (the order to trigger them by hand)."""
+    return (PARTS_REFRESH_VIEW, *refresh_views_in_order())
+
+
 GENERATED_FILES: Mapping[str, Callable[[], str]] = {
     ROLLUP_VIEWS_FILE: render_select_views_sql,
     ROLLUP_REFRESH_FILE: render_refresh_views_sql,
+    PARTS_STEP_FILE: render_parts_step_sql,
 }
 
 
@@ -237,21 +494,40 @@ def rollup_statements(from_ts: datetime, to_ts: datetime) -> list[tuple[str, dic
     """
     if to_ts <= from_ts:
         raise ValueError(f"empty rollup range: {from_ts} >= {to_ts}")
-    params = {
-        "changed_since": EPOCH.strftime("%Y-%m-%d %H:%M:%S.000"),
-        "from_ts": _fmt_ts(from_ts),
-        "to_ts": _fmt_ts(to_ts),
-    }
     cols = ", ".join(OUTPUT_COLUMNS)
     out: list[tuple[str, dict[str, str]]] = []
     for step in STEPS:
+        # The views filter on the SOURCE row's timestamp, i.e. its bucket start: a source bucket that
+        # starts before from_ts but overlaps the range (a 15m bar at 12:30 for a range from 12:31) must
+        # still count, so the lower bound is floored to the source tier's bucket.
+        params = {
+            "changed_since": EPOCH.strftime("%Y-%m-%d %H:%M:%S.000"),
+            "from_ts": _fmt_ts(floor_to_tier(from_ts, step.source)),
+            "to_ts": _fmt_ts(to_ts),
+        }
         sql = (
             f"INSERT INTO {step.target_table} ({cols}) SELECT {cols} FROM {step.select_view}("
             "changed_since = {changed_since:DateTime64(3, 'UTC')}, "
             "from_ts = {from_ts:DateTime('UTC')}, to_ts = {to_ts:DateTime('UTC')})"
         )
-        out.append((sql, dict(params)))
+        out.append((sql, params))
     return out
+
+
+def floor_to_tier(value: datetime, tier: str) -> datetime:
+    """Start of the ``tier`` bucket holding ``value`` (tiers that are rollup sources: 1m .. 1d)."""
+    v = value.astimezone(UTC).replace(second=0, microsecond=0)
+    if tier == "1m":
+        return v
+    if tier == "15m":
+        return v.replace(minute=v.minute - v.minute % 15)
+    if tier == "1h":
+        return v.replace(minute=0)
+    if tier == "4h":
+        return v.replace(minute=0, hour=v.hour - v.hour % 4)
+    if tier == "1d":
+        return v.replace(minute=0, hour=0)
+    raise ValueError(f"tier {tier!r} is not a rollup source")
 
 
 def rollup_range(

@@ -49,15 +49,39 @@ def edge_client(
     edge = urlsplit(config["edge_url"])
     if edge.scheme != "https" or not edge.hostname:
         raise ValueError(f"edge_url must be https://<hostname>[:port], got {config['edge_url']!r}")
+    return mtls_client(
+        config["edge_url"],
+        cert_file=str(identity["cert"]),
+        key_file=str(identity["key"]),
+        ca_cert=ca_cert or config.get("edge_server_ca") or "certifi",
+        connect_host=connect_host,
+        **client_kwargs,
+    )
+
+
+def mtls_client(
+    edge_url: str,
+    *,
+    cert_file: str,
+    key_file: str,
+    ca_cert: str = "certifi",
+    connect_host: str | None = None,
+    **client_kwargs: Any,
+) -> Client:
+    """A clickhouse-connect client through the edge at ``edge_url`` (https://hostname[:port]) presenting the
+    client certificate in ``cert_file``/``key_file`` (paths: clickhouse-connect does not take PEM strings)."""
+    edge = urlsplit(edge_url)
+    if edge.scheme != "https" or not edge.hostname:
+        raise ValueError(f"edge_url must be https://<hostname>[:port], got {edge_url!r}")
     return clickhouse_connect.get_client(
         host=connect_host or edge.hostname,
         port=edge.port or HTTPS_PORT,
         interface="https",
         tls_mode="proxy",
         server_host_name=edge.hostname,
-        ca_cert=ca_cert or config.get("edge_server_ca") or "certifi",
-        client_cert=str(identity["cert"]),
-        client_cert_key=str(identity["key"]),
+        ca_cert=ca_cert,
+        client_cert=cert_file,
+        client_cert_key=key_file,
         # Concurrent Lambda invocations share a container's client; a session id would serialise them
         # and fail with "session is locked".
         autogenerate_session_id=False,
