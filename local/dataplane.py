@@ -28,6 +28,8 @@ from typing import Any
 import requests
 
 from caddy.render import CertPin, EdgeIdentity, EdgeSite, LocalGlobals, render_caddyfile
+from lambdas.common.clickhouse_client import edge_client
+from lambdas.ledger_processor.ingest_files import ingest_files
 from local.caddy_process import CaddyProcess, die_with_parent, free_port
 from pki.issuer import IssuedCert, issue_client_cert, issue_server_cert, make_ca
 from pki.profile import CaProfile, client_profiles
@@ -415,6 +417,55 @@ def summary(plane: DataPlane) -> str:
     )
 
 
+# The shared fixtures sit beside the repository (../shared), never inside it.
+MAINNET_FIXTURES = Path(__file__).resolve().parent.parent.parent / "shared" / "fixtures" / "stellar" / "mainnet"
+
+
+def ledger_files_in(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and ".xdr" in p.name)
+        elif path.exists():
+            files.append(path)
+        else:
+            _say(f"not ingesting {path}: no such file or folder")
+    return files
+
+
+def candle_overview(plane: DataPlane, limit: int = 12) -> str:
+    """What a person wants to see after ingesting: candle counts per tier and the busiest pairs (read as api)."""
+    client = edge_client(plane.endpoints_file, "api")
+    try:
+        tiers = client.query(
+            "SELECT "
+            + ", ".join(f"(SELECT count() FROM prices.price_ohlcv_{t} FINAL)" for t in ("1m", "15m", "1h", "1d", "1M"))
+        ).result_rows[0]
+        rows = client.query(
+            "SELECT source, asset_id, quote_asset_id, min(timestamp), sum(trade_count), argMax(close, timestamp) "
+            "FROM prices.price_ohlcv_1m FINAL GROUP BY source, asset_id, quote_asset_id "
+            "ORDER BY sum(trade_count) DESC, asset_id LIMIT {limit:UInt32}",
+            parameters={"limit": limit},
+        ).result_rows
+    finally:
+        client.close()
+    lines = [
+        "Candles (read through the edge as prices_reader): "
+        + ", ".join(f"{t} {n}" for t, n in zip(("1m", "15m", "1h", "1d", "1M"), tiers, strict=True)),
+        f"  {'source':9} {'trades':>6}  {'first minute':19}  {'last close':>16}  pair (base / quote)",
+    ]
+    for source, base, quote, first, trades, close in rows:
+        lines.append(
+            f"  {source:9} {trades:>6}  {first:%Y-%m-%d %H:%M}     {close:>16.7g}  {_short(base)} / {_short(quote)}"
+        )
+    return "\n".join(lines)
+
+
+def _short(asset: str) -> str:
+    code, _, issuer = asset.partition(":")
+    return f"{code}:{issuer[:4]}…" if issuer else (asset if len(asset) < 14 else asset[:8] + "…")
+
+
 def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
     # One-shot: a second Ctrl-C or SIGTERM must not interrupt the cleanup the first one started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -428,6 +479,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--edge-port", type=int, default=0, help="0 = a free port")
     parser.add_argument("--workdir", type=Path, default=Path(".local"))
     parser.add_argument("--env", default="local", help="environment name in the certificate CNs")
+    parser.add_argument(
+        "--ingest",
+        type=Path,
+        nargs="*",
+        default=[MAINNET_FIXTURES],
+        help="ledger files or folders to ingest through the edge at start (default: the mainnet fixtures; "
+        "pass --ingest with nothing to skip)",
+    )
     args = parser.parse_args(argv)
     # SIGTERM takes the same orderly path as Ctrl-C: the context manager stops every child.
     signal.signal(signal.SIGTERM, _stop_on_signal)
@@ -435,6 +494,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with start_dataplane(args.workdir, args.clickhouse_port, args.edge_port, args.env) as plane:
             print(summary(plane), flush=True)
+            files = ledger_files_in(args.ingest)
+            if files:
+                _say(f"ingesting {len(files)} ledger file(s) through the edge as the ingestion identity")
+                report = ingest_files(files, plane.endpoints_file, progress=_say)
+                print(candle_overview(plane), flush=True)
+                if not report.ok:
+                    _say("some files were not ingested (see above); the data plane stays up")
             while plane.chfront.alive() and plane.caddy.alive():
                 time.sleep(0.5)
             _say("a child process exited unexpectedly; stopping")

@@ -1,6 +1,5 @@
-"""Command line: ``python -m lambdas.ledger_processor extract FILE... [--json] [--decoder fast|sdk]``.
-
-Sub-commands are registered in ``build_parser`` so ``ingest`` can be added beside ``extract``.
+"""Command line: ``python -m lambdas.ledger_processor extract FILE... [--json] [--decoder fast|sdk]``
+and ``python -m lambdas.ledger_processor ingest FILE... [--endpoints .local/endpoints.json]``.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from lambdas.ledger_processor.extract import extract_file
+from lambdas.ledger_processor.ingest_files import ingest_files
 from lambdas.ledger_processor.registry import AssetRegistry, PoolRegistry
 
 
@@ -38,6 +38,13 @@ def _extract(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _ingest(args: argparse.Namespace, out: TextIO) -> int:
+    # Through the mTLS edge with the ingestion identity, exactly as the Lambda writes.
+    report = ingest_files(args.files, args.endpoints)
+    out.write(f"ingested {len(report.files)} ledger(s); {'ok' if report.ok else 'with failures'}\n")
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lambdas.ledger_processor")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -46,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--json", action="store_true", help="one JSON object per trade (JSON lines)")
     ex.add_argument("--decoder", choices=("fast", "sdk"), default="fast")
     ex.set_defaults(func=_extract)
+    ing = sub.add_parser("ingest", help="write ledger files into the running local data plane (make run)")
+    ing.add_argument("files", nargs="+", help="ledger files, any container extract accepts")
+    ing.add_argument("--endpoints", default=".local/endpoints.json", help="written by make run")
+    ing.set_defaults(func=_ingest)
     return parser
 
 
