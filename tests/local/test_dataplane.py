@@ -19,26 +19,12 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 
 from lambdas.common.clickhouse_client import edge_client
 from local.dataplane import REPO_ROOT, DataPlane, start_dataplane
+from schema.rollups import OUTPUT_COLUMNS
 
 pytestmark = [pytest.mark.edge, pytest.mark.slow]
 
-OHLCV_COLUMNS = [
-    "timestamp",
-    "asset_id",
-    "quote_asset_id",
-    "source",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume_base",
-    "volume_quote",
-    "volume_quote_usd",
-    "close_usd",
-    "vwap",
-    "trade_count",
-    "version",
-]
+# Row tuples below put the timestamp first; the column set is the tiers' own.
+OHLCV_COLUMNS = ["timestamp", *(c for c in OUTPUT_COLUMNS if c != "timestamp")]
 
 
 @pytest.fixture(scope="module")

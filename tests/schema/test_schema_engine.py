@@ -12,27 +12,12 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 
 from schema.migrations import all_statements, apply_migrations
 from schema.rbac import prices_access_model, render_rbac_sql
-from schema.rollups import STEPS, TIERS, rollup_range
+from schema.rollups import OUTPUT_COLUMNS, STEPS, TIERS, rollup_range
 
 pytestmark = pytest.mark.engine
 
-COLS = [
-    "timestamp",
-    "asset_id",
-    "quote_asset_id",
-    "source",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume_base",
-    "volume_quote",
-    "volume_quote_usd",
-    "close_usd",
-    "vwap",
-    "trade_count",
-    "version",
-]
+# Row tuples below put the timestamp first; the column set is the tiers' own.
+COLS = ["timestamp", *(c for c in OUTPUT_COLUMNS if c != "timestamp")]
 
 
 def ts(text: str) -> datetime:
