@@ -1,4 +1,4 @@
-"""Write one prepared ledger: its candle parts, then its ``prices.ingested_ledgers`` record.
+"""Write one prepared ledger: its candle parts and unresolved swaps, then its ``prices.ingested_ledgers`` record.
 
 clickhouse-connect never retries inserts (platform notes §4), so each insert is retried here with an
 ``insert_deduplication_token`` derived from the content: a retry of an insert that did land is dropped by
@@ -25,6 +25,9 @@ PARTS_TABLE = "prices.candle_parts_1m"
 INGESTED_TABLE = "prices.ingested_ledgers"
 INGESTED_COLUMNS = ("ledger", "close_time", "file_key", "sha256", "trade_count", "unresolved_count")
 INGESTED_TYPES = ("UInt32", "DateTime('UTC')", "String", "String", "UInt32", "UInt32")
+UNRESOLVED_TABLE = "prices.unresolved_swaps"
+UNRESOLVED_COLUMNS = ("contract_id", "source", "ledger", "tx_hash", "op_index", "event_index", "amounts")
+UNRESOLVED_TYPES = ("String", "String", "UInt32", "String", "UInt16", "UInt16", "Array(String)")
 DEFAULT_ATTEMPTS = 3
 DEFAULT_BACKOFF_S = (0.2, 0.8)
 
@@ -83,6 +86,20 @@ def write_ledger(client: Any, prepared: PreparedLedger, **retry: Any) -> WriteRe
             columns=PART_COLUMNS,
             types=PART_COLUMN_TYPES,
             token=parts_token,
+            **retry,
+        )
+    unresolved = [
+        [u.contract, u.source, u.ledger, u.tx_hash, u.op_index, u.event_index, [str(a) for a in u.amounts]]
+        for u in prepared.trades.unresolved
+    ]
+    if unresolved:
+        insert_idempotent(
+            client,
+            UNRESOLVED_TABLE,
+            unresolved,
+            columns=UNRESOLVED_COLUMNS,
+            types=UNRESOLVED_TYPES,
+            token=f"unresolved:{prepared.ledger}:{prepared.sha256}",
             **retry,
         )
     record = [

@@ -308,5 +308,5 @@ def test_rendered_rbac_sql_is_accepted_by_the_parser(admin: Any) -> None:
 
 def test_migration_statements_are_not_empty(admin: Any) -> None:
     # database, tiers, 4 reference tables, 2 per rollup step, then the ingestion's 4 (parts table,
-    # ingested_ledgers, and the parts -> 1m view + refresh view).
-    assert len(all_statements()) == 1 + len(TIERS) + 4 + 2 * len(STEPS) + 4
+    # ingested_ledgers, the parts -> 1m view + refresh view, and unresolved_swaps).
+    assert len(all_statements()) == 1 + len(TIERS) + 4 + 2 * len(STEPS) + 5
