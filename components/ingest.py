@@ -251,8 +251,8 @@ class Ingest(pulumi.ComponentResource):
                 variables={
                     "MTLS_SECRET_NAME": args.mtls_secret_name,
                     "CLICKHOUSE_URL": args.clickhouse_url,
-                    "LEDGER_BUCKET_NAME": args.partner.ledger_bucket_name,
-                    "STELLAR_NETWORK_PASSPHRASE": args.partner.network_passphrase,
+                    "LEDGER_BUCKET": args.partner.ledger_bucket_name,
+                    "NETWORK_PASSPHRASE": args.partner.network_passphrase,
                     "INGEST_QUEUE_URL": queue.url,
                     "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                     "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,

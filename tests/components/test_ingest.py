@@ -1,3 +1,4 @@
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -7,6 +8,7 @@ import pytest
 from components.cost import ingest_cost_lines, workload_lines
 from components.packaging import build_lambda_zip
 from components.settings import SettingsError, load_settings
+from lambdas.common.settings import load_ingest_settings
 from offline.mocks import RecordedResource
 from offline.runner import REPO_ROOT, PlanResult, ProgramError
 from policies.rules import run_all
@@ -160,8 +162,8 @@ def test_environment_holds_names_only_never_secret_values(stack: str) -> None:
     assert variables == {
         "MTLS_SECRET_NAME": f"prices/{stack}/clickhouse-mtls-ingestion",
         "CLICKHOUSE_URL": result.outputs["clickhouse_endpoint"],
-        "LEDGER_BUCKET_NAME": partner(stack)["ledgerBucketName"],
-        "STELLAR_NETWORK_PASSPHRASE": "Public Global Stellar Network ; September 2015",
+        "LEDGER_BUCKET": partner(stack)["ledgerBucketName"],
+        "NETWORK_PASSPHRASE": "Public Global Stellar Network ; September 2015",
         "INGEST_QUEUE_URL": one(result, QUEUE, "ingest-queue").outputs["url"],
         "POWERTOOLS_SERVICE_NAME": "ledger-processor",
         "POWERTOOLS_METRICS_NAMESPACE": "Prices/Ingest",
@@ -368,3 +370,16 @@ def test_the_processor_cost_follows_its_configured_memory() -> None:
     doubled = {line.item: line.usd for line in ingest_cost_lines(load_settings("prod", raw, region))}
     assert doubled["ledger processor"] > base["ledger processor"]
     assert doubled["ingest queue requests"] == base["ingest queue requests"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_deployed_environment_is_what_the_handler_reads(stack: str) -> None:
+    # The component and the handler are written apart; this binds them: the variables the stack deploys
+    # must satisfy the handler's own settings loader, and the handler string must name a real callable.
+    result = planned(stack)
+    fn = one(result, FUNCTION, "ingest-processor")
+    settings = load_ingest_settings(fn.inputs["environment"]["variables"])
+    assert partner(stack)["ledgerBucketName"] == settings.LEDGER_BUCKET
+    assert f"prices/{stack}/clickhouse-mtls-ingestion" == settings.MTLS_SECRET_NAME
+    module_name, _, attribute = fn.inputs["handler"].rpartition(".")
+    assert callable(getattr(importlib.import_module(module_name), attribute))

@@ -1,10 +1,13 @@
 """The Lambda zip, built for real: aarch64 wheels from PyPI (once; cached under build/lambda-deps/)."""
 
+import ast
 import base64
 import hashlib
 import re
 import shutil
 import struct
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,7 @@ from components.packaging import (
     clear_memo,
     parse_requirements,
 )
+from offline.runner import REPO_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIME_REQUIREMENTS = ROOT / "lambdas" / "requirements-runtime.txt"
@@ -207,3 +211,18 @@ def test_an_incomplete_pin_set_is_refused_with_what_is_missing(tmp_path: Path) -
     check_complete(site, complete, LAMBDA_PLATFORM, "3.14")
     with pytest.raises(PackagingError, match=r"backports\.zstd"):
         check_complete(site, complete, LAMBDA_PLATFORM, "3.12")
+
+
+def test_handler_imports_nothing_from_the_repo_outside_the_zipped_package() -> None:
+    # The zip holds only `lambdas` (+ its pinned deps); a handler importing schema/, local/, components/...
+    # would pass every local test and fail at the Lambda's cold start.
+    probe = (
+        "import sys, importlib; importlib.import_module('lambdas.ledger_processor.handler'); "
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    repo_packages = {p.name for p in REPO_ROOT.iterdir() if (p / "__init__.py").exists()} - {"lambdas"}
+    assert repo_packages, "expected other top-level packages in the repo"
+    assert not repo_packages & set(ast.literal_eval(loaded))
