@@ -19,6 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.function import FunctionAlarmSettings, MonitoredFunction, MonitoredFunctionArgs
 from components.packaging import BuiltPackage
 from components.settings import IngestSettings, PartnerSettings
 
@@ -70,79 +71,41 @@ def queue_policy(queue_arn: str, topic_arn: str) -> dict[str, object]:
     }
 
 
-def processor_policy(
-    *, bucket_name: str, secret_arn: str, queue_arn: str, log_group_arn: str, metrics_namespace: str
-) -> dict[str, object]:
-    """The ledger processor's permissions: each grant on the one resource it is for."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ReadLedgerFiles",
-                "Effect": "Allow",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket_name}/*",
-            },
-            {
-                "Sid": "ReadOwnMtlsBundle",
-                "Effect": "Allow",
-                "Action": "secretsmanager:GetSecretValue",
-                "Resource": secret_arn,
-            },
-            {
-                "Sid": "ConsumeIngestQueue",
-                "Effect": "Allow",
-                "Action": [
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:DeleteMessage",
-                    "sqs:GetQueueAttributes",
-                    "sqs:ReceiveMessage",
-                ],
-                "Resource": queue_arn,
-            },
-            {
-                # The reconcile path re-enqueues a doorbell when it finds ledgers missing.
-                "Sid": "ReenqueueMissingLedgers",
-                "Effect": "Allow",
-                "Action": "sqs:SendMessage",
-                "Resource": queue_arn,
-            },
-            {
-                # The log group exists before the function, so Lambda needs no logs:CreateLogGroup.
-                "Sid": "WriteOwnLogs",
-                "Effect": "Allow",
-                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": f"{log_group_arn}:*",
-            },
-            {
-                # PutMetricData has no resource-level permissions; the namespace condition narrows it.
-                "Sid": "AnyResourceMetrics",
-                "Effect": "Allow",
-                "Action": "cloudwatch:PutMetricData",
-                "Resource": "*",
-                "Condition": {"StringEquals": {"cloudwatch:namespace": metrics_namespace}},
-            },
-            {
-                # X-Ray segment upload has no resource-level permissions (docs/policies.md rule b).
-                "Sid": "AnyResourceXray",
-                "Effect": "Allow",
-                "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-                "Resource": "*",
-            },
-        ],
-    }
-
-
-LAMBDA_TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
+def processor_statements(*, bucket_name: str, secret_arn: str, queue_arn: str) -> list[dict[str, object]]:
+    """The ledger processor's own grants, each on the one resource it is for (its logs, X-Ray and metrics
+    are the MonitoredFunction baseline)."""
+    return [
         {
+            "Sid": "ReadLedgerFiles",
             "Effect": "Allow",
-            "Principal": {"Service": "lambda.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket_name}/*",
+        },
+        {
+            "Sid": "ReadOwnMtlsBundle",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": secret_arn,
+        },
+        {
+            "Sid": "ConsumeIngestQueue",
+            "Effect": "Allow",
+            "Action": [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ],
+            "Resource": queue_arn,
+        },
+        {
+            # The reconcile path re-enqueues a doorbell when it finds ledgers missing.
+            "Sid": "ReenqueueMissingLedgers",
+            "Effect": "Allow",
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+        },
+    ]
 
 
 class Ingest(pulumi.ComponentResource):
@@ -201,54 +164,18 @@ class Ingest(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[allow_topic]),
         )
 
-        # -- the function ---------------------------------------------------------------------------------
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-processor-logs",
-            name=f"/aws/lambda/{function_name}",
-            retention_in_days=s.log_retention_days,
-            tags=tags,
-            opts=child,
-        )
-        role = aws.iam.Role(
-            f"{name}-processor-role",
-            name=f"{function_name}-role",
-            assume_role_policy=pulumi.Output.json_dumps(LAMBDA_TRUST_POLICY),
-            tags=tags,
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-processor-policy",
-            name=f"{function_name}-access",
-            role=role.id,
-            policy=pulumi.Output.json_dumps(
-                pulumi.Output.all(args.mtls_secret_arn, queue.arn, log_group.arn).apply(
-                    lambda v: processor_policy(
-                        bucket_name=args.partner.ledger_bucket_name,
-                        secret_arn=v[0],
-                        queue_arn=v[1],
-                        log_group_arn=v[2],
-                        metrics_namespace=METRICS_NAMESPACE,
-                    )
-                )
-            ),
-            opts=child,
-        )
-        function = aws.lambda_.Function(
+        # -- the function, its role and its three standard alarms -------------------------------------------
+        processor = MonitoredFunction(
             f"{name}-processor",
-            name=function_name,
-            description="Decodes new Stellar ledgers and writes trades to ClickHouse (SQS doorbell)",
-            runtime=args.code.lambda_runtime,
-            architectures=[args.code.lambda_architecture],
-            handler=HANDLER,
-            code=pulumi.FileArchive(str(args.code.path)),
-            source_code_hash=args.code.sha256_b64,
-            role=role.arn,
-            memory_size=s.memory_mb,
-            timeout=s.timeout_seconds,
-            reserved_concurrent_executions=s.reserved_concurrency,
-            tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
-            environment=aws.lambda_.FunctionEnvironmentArgs(
-                variables={
+            MonitoredFunctionArgs(
+                function_name=function_name,
+                description="Decodes new Stellar ledgers and writes trades to ClickHouse (SQS doorbell)",
+                handler=HANDLER,
+                code=args.code,
+                memory_mb=s.memory_mb,
+                timeout_seconds=s.timeout_seconds,
+                log_retention_days=s.log_retention_days,
+                environment={
                     "MTLS_SECRET_NAME": args.mtls_secret_name,
                     "CLICKHOUSE_URL": args.clickhouse_url,
                     "LEDGER_BUCKET": args.partner.ledger_bucket_name,
@@ -256,26 +183,36 @@ class Ingest(pulumi.ComponentResource):
                     "INGEST_QUEUE_URL": queue.url,
                     "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
                     "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                }
+                },
+                statements=pulumi.Output.all(args.mtls_secret_arn, queue.arn).apply(
+                    lambda v: processor_statements(
+                        bucket_name=args.partner.ledger_bucket_name, secret_arn=v[0], queue_arn=v[1]
+                    )
+                ),
+                metrics_namespace=METRICS_NAMESPACE,
+                alarm_topic_arn=args.alarm_topic_arn,
+                alarms=FunctionAlarmSettings(
+                    no_invocations_period_seconds=s.alarm_no_invocations_minutes * 60,
+                    duration_pct_of_timeout=s.alarm_duration_pct_of_timeout,
+                ),
+                tags=tags,
+                reserved_concurrency=s.reserved_concurrency,
             ),
-            tags=tags,
-            # The log group first (else Lambda creates one without retention); the policy before the
-            # first invocation can need it.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
+            opts=child,
         )
         aws.lambda_.EventSourceMapping(
             f"{name}-processor-trigger",
             event_source_arn=queue.arn,
-            function_name=function.arn,
+            function_name=processor.function_arn,
             batch_size=s.batch_size,
             maximum_batching_window_in_seconds=s.maximum_batching_window_seconds,
             function_response_types=["ReportBatchItemFailures"],
             # Never more pollers than reserved executions: the surplus would only be throttled.
             scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=s.reserved_concurrency),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[processor]),
         )
 
-        # -- alarms ---------------------------------------------------------------------------------------
+        # -- the queue's own alarms (the function's three are MonitoredFunction's) ------------------------
         actions = [args.alarm_topic_arn]
 
         def alarm(suffix: str, description: str, **kwargs: Any) -> None:
@@ -318,69 +255,12 @@ class Ingest(pulumi.ComponentResource):
             threshold=1,
             treat_missing_data="notBreaching",
         )
-        alarm(
-            "errors",
-            "The ledger processor failed an invocation",
-            namespace="AWS/Lambda",
-            metric_name="Errors",
-            dimensions={"FunctionName": function_name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            threshold=1,
-            treat_missing_data="notBreaching",
-        )
-        # FILL(…, 0) because a dead function emits no datapoint at all, and `breaching` alone did not fire
-        # in the reference system (reference-system.md §13.8); keep both.
-        alarm(
-            "no-invocations",
-            f"No ledger-processor invocation for {s.alarm_no_invocations_minutes} min: the subscription, the "
-            "queue trigger or the partner's ledger feed is down",
-            metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="invocations",
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace="AWS/Lambda",
-                        metric_name="Invocations",
-                        dimensions={"FunctionName": function_name},
-                        stat="Sum",
-                        period=s.alarm_no_invocations_minutes * 60,
-                    ),
-                    return_data=False,
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="filled",
-                    expression="FILL(invocations, 0)",
-                    label="Invocations (0 when missing)",
-                    return_data=True,
-                ),
-            ],
-            evaluation_periods=1,
-            comparison_operator="LessThanThreshold",
-            threshold=1,
-            treat_missing_data="breaching",
-        )
-        alarm(
-            "duration-near-timeout",
-            f"Ledger processor ran >= {s.alarm_duration_pct_of_timeout} % of its {s.timeout_seconds} s timeout",
-            namespace="AWS/Lambda",
-            metric_name="Duration",
-            dimensions={"FunctionName": function_name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=2,
-            datapoints_to_alarm=2,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            threshold=s.timeout_seconds * 1000 * s.alarm_duration_pct_of_timeout / 100,
-            treat_missing_data="notBreaching",
-        )
 
         self.queue_url = queue.url
         self.queue_arn = queue.arn
         self.dlq_arn = dlq.arn
-        self.function_name = function.name
-        self.function_arn = function.arn
+        self.function_name = processor.function_name
+        self.function_arn = processor.function_arn
         self.code_sha256 = args.code.sha256_b64
         self.register_outputs(
             {

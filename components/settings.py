@@ -262,6 +262,20 @@ class TrafficSettings(_Model):
     clickhouse_http_egress_gb_per_month: float = Field(default=5.0, ge=0)
 
 
+class ApiSettings(_Model):
+    """The public API: the API Lambda and the API Gateway REST API in front of it (issue 4: components/api.py)."""
+
+    # Fields are added by the API component; every one has a default so older stack files stay valid.
+
+
+class WorkersSettings(_Model):
+    """Scheduled workers and probes (issue 5: components/workers.py)."""
+
+
+class BackupSettings(_Model):
+    """ClickHouse backups to S3 (issue 5: components/backups.py)."""
+
+
 class HetznerSettings(_Model):
     clickhouse_server_monthly_eur: float = Field(gt=0)
     # Our share of the partner's box (CPU and disk we use); 1.0 for a dedicated server.
@@ -281,6 +295,9 @@ class StackSettings(_Model):
     ingest: IngestSettings
     traffic: TrafficSettings
     hetzner: HetznerSettings
+    api: ApiSettings = ApiSettings()
+    workers: WorkersSettings = WorkersSettings()
+    backups: BackupSettings = BackupSettings()
     tags: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("aws_region")
@@ -310,6 +327,9 @@ CONFIG_KEYS: dict[str, str] = {
     "ingest": "ingest",
     "traffic": "traffic",
     "hetzner": "hetzner",
+    "api": "api",
+    "workers": "workers",
+    "backups": "backups",
     "tags": "tags",
 }
 

@@ -7,24 +7,25 @@ Secrets Manager by name). Every error names the variable it is about.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+T = TypeVar("T", bound=BaseModel)
 
 
 class SettingsError(ValueError):
     """The environment does not describe a usable configuration."""
 
 
-class IngestSettings(BaseModel):
+class EdgeSettings(BaseModel):
+    """What every function that talks to ClickHouse needs: the edge URL and the name of its mTLS bundle."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     CLICKHOUSE_URL: str = Field(min_length=1)
     MTLS_SECRET_NAME: str = Field(min_length=1)
-    LEDGER_BUCKET: str = Field(min_length=3, max_length=63)
-    NETWORK_PASSPHRASE: str = Field(min_length=1)
-    INGEST_QUEUE_URL: str = Field(min_length=1)
     # How long a fetched mTLS bundle is trusted before Secrets Manager is asked again (rotation pickup).
     MTLS_MAX_AGE_SECONDS: int = Field(default=300, ge=0, le=86_400)
     # Which CA verifies the edge's server certificate: the public roots (production ACME certificate) or
@@ -39,13 +40,6 @@ class IngestSettings(BaseModel):
             raise ValueError(f"must be https://<hostname>[:port], got {value!r}")
         return value.rstrip("/")
 
-    @field_validator("INGEST_QUEUE_URL")
-    @classmethod
-    def _queue_url(cls, value: str) -> str:
-        if urlsplit(value).scheme not in ("https", "http"):
-            raise ValueError(f"must be an SQS queue URL, got {value!r}")
-        return value
-
     @property
     def clickhouse_host(self) -> str:
         host = urlsplit(self.CLICKHOUSE_URL).hostname
@@ -57,13 +51,31 @@ class IngestSettings(BaseModel):
         return urlsplit(self.CLICKHOUSE_URL).port or 443
 
 
-def load_ingest_settings(environ: Mapping[str, str]) -> IngestSettings:
+class IngestSettings(EdgeSettings):
+    LEDGER_BUCKET: str = Field(min_length=3, max_length=63)
+    NETWORK_PASSPHRASE: str = Field(min_length=1)
+    INGEST_QUEUE_URL: str = Field(min_length=1)
+
+    @field_validator("INGEST_QUEUE_URL")
+    @classmethod
+    def _queue_url(cls, value: str) -> str:
+        if urlsplit(value).scheme not in ("https", "http"):
+            raise ValueError(f"must be an SQS queue URL, got {value!r}")
+        return value
+
+
+def load_env_settings(model: type[T], environ: Mapping[str, str], function: str) -> T:
+    """Validate `environ` into `model`, or raise SettingsError naming `function` and every bad variable."""
     try:
-        return IngestSettings.model_validate(dict(environ))
+        return model.model_validate(dict(environ))
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
             name = ".".join(str(p) for p in err["loc"]) or "?"
             what = "is not set" if err["type"] == "missing" else err["msg"]
             problems.append(f"{name} {what}")
-        raise SettingsError("invalid ledger-processor environment: " + "; ".join(problems)) from None
+        raise SettingsError(f"invalid {function} environment: " + "; ".join(problems)) from None
+
+
+def load_ingest_settings(environ: Mapping[str, str]) -> IngestSettings:
+    return load_env_settings(IngestSettings, environ, "ledger-processor")

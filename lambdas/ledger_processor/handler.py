@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import unquote_plus
 
 import boto3
@@ -36,8 +35,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lambdas.common.clickhouse_client import mtls_client
-from lambdas.common.mtls import MtlsBundleCache
+from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.settings import IngestSettings, load_ingest_settings
 from lambdas.ledger_processor.ledger_ingest import PoisonLedgerError, ledger_for_key, prepare_ledger
 from lambdas.ledger_processor.writer import WriteResult, write_ledger
@@ -55,37 +53,6 @@ class TransientError(RuntimeError):
     """A dependency failed; the same record may well succeed on redelivery."""
 
 
-class ClickHouseProvider(Protocol):
-    def client(self) -> Any: ...
-
-    def invalidate(self) -> None: ...
-
-
-class EdgeClickHouse:
-    """ClickHouse through the mTLS edge, with the client certificate from Secrets Manager."""
-
-    def __init__(self, settings: IngestSettings, bundle: MtlsBundleCache) -> None:
-        self._settings = settings
-        self._bundle = bundle
-        self._client: Any = None
-        self._digest: str | None = None
-
-    def client(self) -> Any:
-        files = self._bundle.get()
-        if self._client is None or files.digest != self._digest:
-            ca = str(files.ca) if self._settings.CLICKHOUSE_SERVER_CA == "bundle" else "certifi"
-            self._client = mtls_client(
-                self._settings.CLICKHOUSE_URL, cert_file=str(files.cert), key_file=str(files.key), ca_cert=ca
-            )
-            self._digest = files.digest
-        return self._client
-
-    def invalidate(self) -> None:
-        # After a connection failure: rebuild the client, and re-read the bundle in case it was rotated.
-        self._client = None
-        self._bundle.invalidate()
-
-
 @dataclass
 class Runtime:
     settings: IngestSettings
@@ -98,14 +65,9 @@ _runtime: Runtime | None = None
 
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
     settings = load_ingest_settings(environ)
-    secrets = boto3.client("secretsmanager")
-    bundle = MtlsBundleCache(
-        secrets,
-        settings.MTLS_SECRET_NAME,
-        pem_dir or Path(tempfile.gettempdir()) / "prices-mtls",
-        settings.MTLS_MAX_AGE_SECONDS,
+    return Runtime(
+        settings=settings, s3=boto3.client("s3"), clickhouse=EdgeClickHouse.from_settings(settings, pem_dir=pem_dir)
     )
-    return Runtime(settings=settings, s3=boto3.client("s3"), clickhouse=EdgeClickHouse(settings, bundle))
 
 
 def runtime() -> Runtime:

@@ -44,14 +44,24 @@ def role_policy(result: PlanResult) -> dict[str, dict[str, Any]]:
 
 
 def alarms(result: PlanResult) -> dict[str, RecordedResource]:
-    return {a.name.removeprefix("ingest-"): a for a in result.of_type(ALARM) if a.parent == component(result).urn}
+    """The ingest alarms by suffix: the queue's own and the processor function's three standard ones."""
+    processor = one(result, "prices:function:MonitoredFunction", "ingest-processor")
+    owners = {component(result).urn, processor.urn}
+    return {
+        a.name.removeprefix("ingest-processor-").removeprefix("ingest-"): a
+        for a in result.of_type(ALARM)
+        if a.parent in owners
+    }
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_ingest_resource_hangs_under_the_component(stack: str) -> None:
     result = planned(stack)
-    children = {(r.type, r.name) for r in children_of(result, component(result))}
+    processor = one(result, "prices:function:MonitoredFunction", "ingest-processor")
+    assert processor.parent == component(result).urn
+    children = {(r.type, r.name) for r in children_of(result, component(result)) + children_of(result, processor)}
     assert children == {
+        ("prices:function:MonitoredFunction", "ingest-processor"),
         (QUEUE, "ingest-queue"),
         (QUEUE, "ingest-dlq"),
         ("aws:sqs/queuePolicy:QueuePolicy", "ingest-queue-policy"),
@@ -61,7 +71,8 @@ def test_every_ingest_resource_hangs_under_the_component(stack: str) -> None:
         ("aws:iam/rolePolicy:RolePolicy", "ingest-processor-policy"),
         (FUNCTION, "ingest-processor"),
         ("aws:lambda/eventSourceMapping:EventSourceMapping", "ingest-processor-trigger"),
-        *((ALARM, f"ingest-{a}") for a in ("lag", "dlq-messages", "errors", "no-invocations", "duration-near-timeout")),
+        *((ALARM, f"ingest-{a}") for a in ("lag", "dlq-messages")),
+        *((ALARM, f"ingest-processor-{a}") for a in ("errors", "no-invocations", "duration-near-timeout")),
     }
     registered = component(result).registered_outputs or {}
     assert set(registered) == {"queue_url", "queue_arn", "dlq_arn", "function_name", "function_arn", "code_sha256"}
