@@ -1,0 +1,5 @@
+import sys
+
+from lambdas.backfill.cli import main
+
+sys.exit(main())
