@@ -59,3 +59,19 @@ class EdgeClickHouse:
         # After a connection failure: rebuild the client, and re-read the bundle in case it was rotated.
         self._client = None
         self._bundle.invalidate()
+
+
+class FixedClickHouse:
+    """A provider around a client built elsewhere: the local data plane (`make run`), tests, benchmarks.
+
+    `invalidate` is a no-op: there is no bundle to re-read; the caller owns the client's lifetime.
+    """
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def client(self) -> Any:
+        return self._client
+
+    def invalidate(self) -> None:
+        return None
