@@ -231,6 +231,9 @@ class Engine:
 class Handler(BaseHTTPRequestHandler):
     server: FrontServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, Linux holds the body ~40 ms for the
+    # client's delayed ACK on every keep-alive response (measured: SELECT 1 at 47 ms vs 4 ms).
+    disable_nagle_algorithm = True
     server_version = "chfront-stand-in"
 
     def log_message(self, format: str, *args: Any) -> None:

@@ -114,7 +114,13 @@ ROUTES: tuple[Route, ...] = (
         "listAssets",
         "Assets with their current price, 24 h change and volume; keyset-paginated",
         query=(
-            Param("type", "string", "Asset type filter", enum=("classic", "soroban", "all"), default="all"),
+            Param(
+                "type",
+                "string",
+                "classic (lumens and CODE:ISSUER assets), soroban (C… contract tokens) or all",
+                enum=("classic", "soroban", "all"),
+                default="all",
+            ),
             Param("search", "string", "Asset code prefix (case-insensitive)", pattern=r"^[A-Za-z0-9]{1,12}$"),
             Param(
                 "sort",
@@ -131,7 +137,12 @@ ROUTES: tuple[Route, ...] = (
                 pattern=r"^[A-Za-z0-9_=-]{1,512}$",
             ),
             Param("limit", "integer", "Page size", default=50, minimum=1, maximum=200),
-            Param("include_inactive", "boolean", "Include assets without trades in 24 h", default=False),
+            Param(
+                "include_inactive",
+                "boolean",
+                "Also list assets without a current price (no priced trade in 24 h) and assets marked inactive",
+                default=False,
+            ),
         ),
         cache_ttl_seconds=60,
     ),
@@ -159,8 +170,19 @@ ROUTES: tuple[Route, ...] = (
         "OHLCV candles",
         path_params=(ASSET,),
         query=(
-            Param("timeframe", "string", "Window ending now", enum=TIMEFRAMES, default="24h"),
-            Param("granularity", "string", "Candle size; chosen from the timeframe when absent", enum=GRANULARITIES),
+            Param(
+                "timeframe",
+                "string",
+                "Window length, ending at `end` (default now); `all` starts 2015-09-30",
+                enum=TIMEFRAMES,
+                default="24h",
+            ),
+            Param(
+                "granularity",
+                "string",
+                "Candle size; when absent, from the window length: 1h→1m, 24h→15m, 7d→1h, 30d→4h, longer→1d",
+                enum=GRANULARITIES,
+            ),
             Param("start", "string", "Window start (ISO 8601), overrides timeframe", format="date-time"),
             Param("end", "string", "Window end (ISO 8601), default now", format="date-time"),
             Param("base_currency", "string", "Quote prices in", enum=("USD", "XLM"), default="USD"),
