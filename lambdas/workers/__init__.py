@@ -1,0 +1,1 @@
+"""Scheduled worker Lambdas: oracle prices, retention cleanup, probes (and backups)."""
