@@ -11,15 +11,18 @@ PYTEST_ARGS ?= -n 2 -p no:cacheprovider
 # Local data plane ports (0 = pick a free one).
 CH_PORT   ?= 18123
 EDGE_PORT ?= 18443
+API_PORT  ?= 18080
 
-.PHONY: help venv run test lint typecheck unit plan bench bench-ingest clean
+.PHONY: help venv run test lint typecheck unit plan bench bench-ingest bench-api bench-backfill clean
 
 help:
-	@echo "make run                 the whole data plane locally (ClickHouse engine + mTLS Caddy edge)"
+	@echo "make run                 the whole data plane locally (ClickHouse engine + mTLS Caddy edge + API)"
 	@echo "make test                ruff, mypy and every test (what CI runs)"
 	@echo "make plan STACK=dev|prod the real Pulumi program under the mock runtime, offline"
 	@echo "make bench               every benchmark (ratios against baselines measured in the same run)"
-	@echo "  variables: CH_PORT=$(CH_PORT) EDGE_PORT=$(EDGE_PORT) PYTEST_ARGS=..."
+	@echo "make bench-api           API latency: warm handler, 60 s load at 100 req/s, cold init (BENCH_API_ARGS=...)"
+	@echo "make bench-backfill      backfill ledgers/s (1 and 2 workers, fan-out fn) and the full-history projection"
+	@echo "  variables: CH_PORT=$(CH_PORT) EDGE_PORT=$(EDGE_PORT) API_PORT=$(API_PORT) PYTEST_ARGS=..."
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -30,7 +33,7 @@ $(STAMP): requirements.txt
 venv: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m local.dataplane --clickhouse-port $(CH_PORT) --edge-port $(EDGE_PORT)
+	$(PY) -m local.dataplane --clickhouse-port $(CH_PORT) --edge-port $(EDGE_PORT) --api-port $(API_PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -49,10 +52,18 @@ plan: $(STAMP)
 	$(PY) -m offline.plan --stack $(STACK) $(PLAN_ARGS)
 
 # Benchmarks print ratios against a baseline measured in the same run; tests never assert timings.
-bench: bench-ingest
+bench: bench-ingest bench-api bench-backfill
 
 bench-ingest: $(STAMP)
 	$(PY) -m bench.ingest
+
+# e.g. make bench-api BENCH_API_ARGS="--duration 10 --rate 50" for a quick run
+bench-api: $(STAMP)
+	$(PY) -m bench.api $(BENCH_API_ARGS)
+
+# e.g. make bench-backfill BENCH_BACKFILL_ARGS="--passes 8 --json"
+bench-backfill: $(STAMP)
+	$(PY) -m bench.backfill $(BENCH_BACKFILL_ARGS)
 
 clean:
 	rm -rf .local .pytest_cache .mypy_cache .ruff_cache

@@ -16,7 +16,8 @@ import pulumi_random as random
 
 from components.remote_scripts import run_sql_script
 from components.settings import ClickHouseSettings
-from schema.migrations import migrations_sha256, render_migration_script
+from schema.cluster import Cluster, render_rbac_for_cluster, render_schema_script
+from schema.migrations import migrations_sha256
 from schema.rbac import prices_access_model, render_rbac_sql
 
 
@@ -24,11 +25,18 @@ from schema.rbac import prices_access_model, render_rbac_sql
 class ClickHouseDatabaseArgs:
     settings: ClickHouseSettings
     ssh_private_key: pulumi.Input[str]
+    # The SSH target when it is not settings.server_ipv4: the sidecar's address, known once it exists.
+    ssh_host: pulumi.Input[str] | None = None
+    # What the SSH push must wait for (the sidecar's bootstrap); a component's own depends_on does not
+    # reach its children.
+    ssh_depends_on: tuple[pulumi.Resource, ...] = ()
 
 
-def ssh_connection(settings: ClickHouseSettings, private_key: pulumi.Input[str]) -> command.remote.ConnectionArgs:
+def ssh_connection(
+    settings: ClickHouseSettings, private_key: pulumi.Input[str], host: pulumi.Input[str] | None = None
+) -> command.remote.ConnectionArgs:
     return command.remote.ConnectionArgs(
-        host=settings.server_ipv4,
+        host=settings.server_ipv4 if host is None else host,
         port=settings.ssh_port,
         user=settings.ssh_user,
         private_key=private_key,
@@ -38,6 +46,7 @@ def ssh_connection(settings: ClickHouseSettings, private_key: pulumi.Input[str])
 class ClickHouseDatabase(pulumi.ComponentResource):
     passwords: dict[str, pulumi.Output[str]]
     schema_sha256: str
+    schema_mode: str
     script_sha256: pulumi.Output[str]
 
     def __init__(self, name: str, args: ClickHouseDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -56,23 +65,32 @@ class ClickHouseDatabase(pulumi.ComponentResource):
             lambda pw: {user: hashlib.sha256(value.encode()).hexdigest() for user, value in pw.items()}
         )
         cidrs = list(args.settings.user_host_cidrs)
+        # Cluster mode renders the same migrations ON CLUSTER / Replicated (docs/cluster.md); off, the script
+        # is byte for byte the single-node one.
+        cluster = args.settings.cluster
+        target = None if cluster is None else Cluster(cluster.name, cluster.mode)
+        schema_script = render_schema_script(target)
         script: pulumi.Output[str] = hashes.apply(
-            lambda h: render_migration_script() + "\n" + render_rbac_sql(users, h, cidrs)
+            lambda h: schema_script + "\n" + render_rbac_for_cluster(render_rbac_sql(users, h, cidrs), target)
         )
+        self.schema_mode = "single-node" if target is None else f"{target.mode} cluster {target.name}"
         self.schema_sha256 = migrations_sha256()
         self.script_sha256 = pulumi.Output.unsecret(script.apply(lambda s: hashlib.sha256(s.encode()).hexdigest()))
 
         self.apply_sql = command.remote.Command(
             f"{name}-apply-schema-and-grants",
-            connection=ssh_connection(args.settings, args.ssh_private_key),
+            connection=ssh_connection(args.settings, args.ssh_private_key, args.ssh_host),
             create=run_sql_script(args.settings.client_command),
             stdin=script,
             triggers=[self.script_sha256],
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdin"]),
+            opts=pulumi.ResourceOptions(
+                parent=self, additional_secret_outputs=["stdin"], depends_on=list(args.ssh_depends_on)
+            ),
         )
         self.register_outputs(
             {
                 "schema_sha256": self.schema_sha256,
+                "schema_mode": self.schema_mode,
                 "script_sha256": self.script_sha256,
                 "users": list(self.passwords),
             }

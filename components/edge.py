@@ -36,6 +36,13 @@ class CaddyEdgeArgs:
     # Leaf pins from Pki.pins: [{role, sha256, accept_until_unix, ...}]
     pins: pulumi.Input[list[dict[str, Any]]]
     ssh_private_key: pulumi.Input[str]
+    # The SSH target when it is not clickhouse.server_ipv4: the sidecar's address, known once it exists.
+    ssh_host: pulumi.Input[str] | None = None
+    # False on the sidecar, whose server is created with its own firewall (components/sidecar.py).
+    manage_firewall: bool = True
+    # What the SSH pushes must wait for (the sidecar's bootstrap); a component's own depends_on does not
+    # reach its children.
+    ssh_depends_on: tuple[pulumi.Resource, ...] = ()
 
 
 def firewall_rules(admin_cidrs: tuple[str, ...]) -> list[hcloud.FirewallRuleArgs]:
@@ -88,7 +95,7 @@ class CaddyEdge(pulumi.ComponentResource):
         ca_sha256 = pulumi.Output.from_input(args.client_ca_cert_pem).apply(
             lambda pem: hashlib.sha256(pem.encode()).hexdigest()
         )
-        connection = ssh_connection(args.clickhouse, args.ssh_private_key)
+        connection = ssh_connection(args.clickhouse, args.ssh_private_key, args.ssh_host)
 
         push_ca = command.remote.Command(
             f"{name}-push-client-ca",
@@ -96,7 +103,7 @@ class CaddyEdge(pulumi.ComponentResource):
             create=install_file_script(args.edge.client_ca_path, mode="0644", validate=None, reload=None),
             stdin=args.client_ca_cert_pem,
             triggers=[ca_sha256],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.ssh_depends_on)),
         )
         self.push_site = command.remote.Command(
             f"{name}-push-site",
@@ -112,17 +119,21 @@ class CaddyEdge(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[push_ca], additional_secret_outputs=["stdin"]),
         )
 
-        self.firewall = hcloud.Firewall(
-            f"{name}-firewall",
-            name=f"prices-{args.env}-clickhouse-edge",
-            rules=firewall_rules(args.admin_cidrs),
-            labels={"project": "prices-api", "environment": args.env},
-            opts=child,
+        self.firewall: hcloud.Firewall | None = None
+        if args.manage_firewall:
+            self.firewall = hcloud.Firewall(
+                f"{name}-firewall",
+                name=f"prices-{args.env}-clickhouse-edge",
+                rules=firewall_rules(args.admin_cidrs),
+                labels={"project": "prices-api", "environment": args.env},
+                opts=child,
+            )
+            hcloud.FirewallAttachment(
+                f"{name}-firewall-attachment",
+                firewall_id=self.firewall.id.apply(int),
+                server_ids=[args.clickhouse.hcloud_server_id],
+                opts=child,
+            )
+        self.register_outputs(
+            {"config_sha256": self.config_sha256, "firewall_id": self.firewall.id if self.firewall else None}
         )
-        hcloud.FirewallAttachment(
-            f"{name}-firewall-attachment",
-            firewall_id=self.firewall.id.apply(int),
-            server_ids=[args.clickhouse.hcloud_server_id],
-            opts=child,
-        )
-        self.register_outputs({"config_sha256": self.config_sha256, "firewall_id": self.firewall.id})

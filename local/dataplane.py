@@ -30,7 +30,9 @@ import requests
 from caddy.render import CertPin, EdgeIdentity, EdgeSite, LocalGlobals, render_caddyfile
 from lambdas.common.clickhouse_client import edge_client
 from lambdas.ledger_processor.ingest_files import ingest_files
+from local.api_gateway import serve_local_api
 from local.caddy_process import CaddyProcess, die_with_parent, free_port
+from local.chart import ChartError, busiest_asset, fetch_chart, write_chart
 from pki.issuer import IssuedCert, issue_client_cert, issue_server_cert, make_ca
 from pki.profile import CaProfile, client_profiles
 from schema.migrations import apply_migrations
@@ -466,6 +468,43 @@ def _short(asset: str) -> str:
     return f"{code}:{issuer[:4]}…" if issuer else (asset if len(asset) < 14 else asset[:8] + "…")
 
 
+def refresh_current_prices(plane: DataPlane) -> None:
+    """Recompute the L2 current prices now (as the admin), not at the view's next minute: the API then
+    lists and prices the freshly ingested assets from its first request."""
+    execute = execute_as_default(plane.clickhouse_http)
+    execute("SYSTEM REFRESH VIEW prices.mv_current_prices")
+    execute("SYSTEM WAIT VIEW prices.mv_current_prices")
+
+
+def write_fixture_chart(api_url: str, workdir: Path) -> Path | None:
+    """The busiest asset's daily candles, read from the local API, as .local/chart-<asset>.html."""
+    try:
+        asset, trades = busiest_asset(api_url)
+        path = write_chart(fetch_chart(api_url, asset, timeframe="all", granularity="1d"), workdir)
+    except (ChartError, requests.RequestException) as exc:
+        _say(f"no candle chart: {exc}")
+        return None
+    _say(f"candle chart of {asset} ({trades} trades) -> {path}")
+    return path
+
+
+def api_summary(api_url: str, chart: Path | None) -> str:
+    yxlm = "yXLM:GARDNV3Q7YGT4AKSDF25LT32YSCCW4EV22Y2TV3I2PU2MMXJTEDL5T55"  # the fixtures' most traded asset
+    lines = [
+        f"API (the handler behind the API Gateway stand-in; no keys, throttling or cache) at {api_url}",
+        f"  curl -s {api_url}/health",
+        f"  curl -s '{api_url}/v1/assets?include_inactive=true&limit=5'",
+        f"  curl -s {api_url}/v1/assets/native/price",
+        f"  curl -s '{api_url}/v1/assets/native/ohlcv?timeframe=all&granularity=1d'",
+        f"  curl -s '{api_url}/v1/assets/{yxlm}/ohlcv?timeframe=all&granularity=1M&base_currency=XLM'",
+        f"  curl -s -X POST {api_url}/v1/prices/batch -H 'Content-Type: application/json' "
+        '-d \'{"assets": ["native", "XLM"]}\'',
+        f"  curl -s {api_url}/openapi.json",
+        f"  candle chart: {api_url}/chart" + (f" (also written to {chart})" if chart else ""),
+    ]
+    return "\n".join(lines)
+
+
 def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
     # One-shot: a second Ctrl-C or SIGTERM must not interrupt the cleanup the first one started.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -478,6 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clickhouse-port", type=int, default=0, help="0 = a free port")
     parser.add_argument("--edge-port", type=int, default=0, help="0 = a free port")
     parser.add_argument("--workdir", type=Path, default=Path(".local"))
+    parser.add_argument("--api-port", type=int, default=0, help="the API (API Gateway stand-in); 0 = a free port")
     parser.add_argument("--env", default="local", help="environment name in the certificate CNs")
     parser.add_argument(
         "--ingest",
@@ -501,8 +541,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(candle_overview(plane), flush=True)
                 if not report.ok:
                     _say("some files were not ingested (see above); the data plane stays up")
-            while plane.chfront.alive() and plane.caddy.alive():
-                time.sleep(0.5)
+                refresh_current_prices(plane)
+            with serve_local_api(plane.endpoints_file, args.api_port, publish=plane.add_endpoints) as api:
+                print(api_summary(api.url, write_fixture_chart(api.url, plane.workdir)), flush=True)
+                while plane.chfront.alive() and plane.caddy.alive() and api.alive():
+                    time.sleep(0.5)
             _say("a child process exited unexpectedly; stopping")
             return 1
     except KeyboardInterrupt:

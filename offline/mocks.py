@@ -263,6 +263,8 @@ class PricesMocks(pulumi.runtime.Mocks):
             resource_id, computed = f"{args.name}-{_digest(args.typ, args.name)[:8]}", {}
         elif args.typ.startswith("aws:"):
             resource_id, computed = self._aws_generic(args, inputs)
+        elif args.typ == "hcloud:index/server:Server":
+            resource_id, computed = self._hcloud_id(args), self._hcloud_server(args)
         elif args.typ.startswith("hcloud:"):
             resource_id, computed = self._hcloud_id(args), {}
         else:
@@ -406,6 +408,10 @@ class PricesMocks(pulumi.runtime.Mocks):
                     "policyId": "ANPA" + _det_chars(typ + args.name, string.ascii_uppercase + string.digits, 17),
                 },
             )
+        elif typ == "aws:iam/accessKey:AccessKey":
+            # A key-shaped id and a deterministic fake secret: never a real credential.
+            rid = "AKIA" + _det_chars(typ + args.name, string.ascii_uppercase + string.digits, 16)
+            out = {**out, "secret": _det_chars(typ + args.name + "secret", string.ascii_letters + string.digits, 40)}
         elif typ == "aws:iam/rolePolicy:RolePolicy":
             rid = f"{inputs.get('role')}:{name}"
         elif typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
@@ -463,6 +469,11 @@ class PricesMocks(pulumi.runtime.Mocks):
 
     def _hcloud_id(self, args: MockResourceArgs) -> str:
         return str(int(_digest(args.typ, args.name)[:12], 16) % 90_000_000 + 10_000_000)
+
+    def _hcloud_server(self, args: MockResourceArgs) -> dict[str, Any]:
+        # Documentation addresses (RFC 5737 / RFC 3849), stable per server name.
+        n = int(_digest(args.typ, args.name)[:4], 16)
+        return {"ipv4Address": f"203.0.113.{n % 254 + 1}", "ipv6Address": f"2001:db8::{n:x}", "status": "running"}
 
     # -- tls ----------------------------------------------------------------------------------------------
 

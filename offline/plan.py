@@ -21,7 +21,15 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from offline.mocks import RecordedResource
-from offline.runner import DEFAULT_PROGRAM, FAKE_SECRET_KEYS, PROJECT, PlanResult, ProgramError, run_program
+from offline.runner import (
+    DEFAULT_PROGRAM,
+    FAKE_SECRET_KEYS,
+    PROJECT,
+    PlanResult,
+    ProgramError,
+    load_stack_config,
+    run_program,
+)
 from policies.rules import ALL_POLICIES, Violation, run_all
 
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
@@ -155,6 +163,44 @@ def print_text(result: PlanResult, violations: Sequence[Violation], admin_cidrs:
         w(f"    VIOLATION {v}\n")
 
 
+def stack_file(program: Path, stack: str) -> Path:
+    return program.resolve().parent / f"Pulumi.{stack}.yaml"
+
+
+def set_config_path(
+    overrides: dict[str, Any], key: str, value: Any, stack_config: Callable[[], Mapping[str, str]]
+) -> None:
+    """`KEY=VALUE` into `overrides`; a dotted `top.a.b` (after the namespace) sets one field inside the object
+    stored under `top`, starting from the stack file's value (or an earlier override of the same key)."""
+    namespace, sep, rest = key.partition(":")
+    if not sep:
+        namespace, rest = PROJECT, key
+    top, dot, path = rest.partition(".")
+    full = f"{namespace}:{top}"
+    if not dot:
+        overrides[full] = value
+        return
+    if full in overrides:
+        current = overrides[full]
+    else:
+        raw = stack_config().get(full)
+        try:
+            current = {} if raw is None else json.loads(raw)
+        except json.JSONDecodeError:
+            current = raw
+    if not isinstance(current, dict):
+        raise ValueError(f"{full} is not an object, so {path!r} cannot be set inside it")
+    node = current
+    *parents, leaf = path.split(".")
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"{full}.{part} is not an object")
+        node = child
+    node[leaf] = value
+    overrides[full] = current
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -171,7 +217,12 @@ def main(
     parser.add_argument("--json", action="store_true", help="print one JSON document")
     parser.add_argument("--program", type=Path, default=DEFAULT_PROGRAM, help="program file (default: __main__.py)")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="config override (JSON values allowed)"
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config override (JSON values allowed); KEY.a.b sets one field inside an object key, "
+        "like `pulumi config set --path` (e.g. sidecar.enabled=true)",
     )
     parser.add_argument("--unset", action="append", default=[], metavar="KEY", help="remove a config key")
     parser.add_argument("--admin-cidr", action="append", default=None, help="override the admin CIDRs")
@@ -184,9 +235,14 @@ def main(
             err.write(f"error: --set expects KEY=VALUE, got {item!r}\n")
             return EXIT_ERROR
         try:
-            overrides[key] = json.loads(raw)
+            value: Any = json.loads(raw)
         except json.JSONDecodeError:
-            overrides[key] = raw
+            value = raw
+        try:
+            set_config_path(overrides, key, value, lambda: load_stack_config(stack_file(args.program, args.stack)))
+        except (ValueError, ProgramError) as exc:
+            err.write(f"error: --set {item!r}: {exc}\n")
+            return EXIT_ERROR
     for key in args.unset:
         overrides[key] = None
 

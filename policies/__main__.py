@@ -36,6 +36,10 @@ _DESCRIPTIONS = {
     rules.FIREWALL_INBOUND: "Hetzner firewall inbound: tcp 443 from anywhere, tcp 22 from admin CIDRs only.",
     rules.CA_KEY_PROTECTED: "The CA private key is protect=True.",
     rules.LAMBDA_OBSERVABILITY: "Each Lambda has a retained log group and Errors/Duration/no-invocation alarms.",
+    rules.APIGW_NO_ANY_METHOD: "API Gateway methods name their HTTP method (no ANY).",
+    rules.APIGW_CACHE_KEYS_COMPLETE: "Each integration's cache key holds exactly the parameters its method declares.",
+    rules.LAMBDA_STANDARD_ALARMS: "Each Lambda has errors, duration >= 80 % of timeout and FILL no-invocation alarms.",
+    rules.SERVER_PUBLIC_443_ONLY: "Each Hetzner server has a firewall exposing only 443 publicly (22 to admins).",
 }
 
 
@@ -61,7 +65,7 @@ PolicyPack(
             name=name,
             description=description,
             validate=_validator(name),
-            config_schema=_ADMIN_SCHEMA if name == rules.FIREWALL_INBOUND else None,
+            config_schema=_ADMIN_SCHEMA if name in (rules.FIREWALL_INBOUND, rules.SERVER_PUBLIC_443_ONLY) else None,
         )
         for name, description in _DESCRIPTIONS.items()
     ],

@@ -28,6 +28,10 @@ NO_SECRETS_IN_PLAIN_OUTPUTS = "no-secrets-in-plain-outputs"
 FIREWALL_INBOUND = "hcloud-firewall-inbound-443-and-admin-ssh"
 CA_KEY_PROTECTED = "ca-private-key-protected"
 LAMBDA_OBSERVABILITY = "lambda-logs-and-alarms"
+APIGW_NO_ANY_METHOD = "apigateway-no-any-method"
+APIGW_CACHE_KEYS_COMPLETE = "apigateway-cache-keys-complete"
+LAMBDA_STANDARD_ALARMS = "lambda-standard-alarms"
+SERVER_PUBLIC_443_ONLY = "hcloud-server-public-443-only"
 
 ALL_POLICIES = (
     NO_ACTION_WILDCARDS,
@@ -37,6 +41,10 @@ ALL_POLICIES = (
     FIREWALL_INBOUND,
     CA_KEY_PROTECTED,
     LAMBDA_OBSERVABILITY,
+    APIGW_NO_ANY_METHOD,
+    APIGW_CACHE_KEYS_COMPLETE,
+    LAMBDA_STANDARD_ALARMS,
+    SERVER_PUBLIC_443_ONLY,
 )
 
 # Actions AWS only authorises on `Resource: "*"`, each with the condition key (if any) that must narrow it.
@@ -78,12 +86,17 @@ LAMBDA_FUNCTION = "aws:lambda/function:Function"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 HCLOUD_FIREWALL = "hcloud:index/firewall:Firewall"
+HCLOUD_SERVER = "hcloud:index/server:Server"
+HCLOUD_FIREWALL_ATTACHMENT = "hcloud:index/firewallAttachment:FirewallAttachment"
 TLS_PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 TLS_SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
 TLS_LOCALLY_SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
+APIGW_METHOD = "aws:apigateway/method:Method"
+APIGW_INTEGRATION = "aws:apigateway/integration:Integration"
 
 _SENSITIVE_KEY = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|PEM|CREDENTIAL", re.IGNORECASE)
 _REFERENCE_KEY_SUFFIX = re.compile(r"(_ARN|_NAME|_ID|_PATH|_PARAMETER|_PARAM)$", re.IGNORECASE)
+_REFERENCES_KEY_SUFFIX = re.compile(r"(_ARNS|_NAMES)$", re.IGNORECASE)
 _NAME_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+=@:-]{0,255}$")
 _PATH_LIKE = re.compile(r"^/?[A-Za-z0-9_.+=@-]+(/[A-Za-z0-9_.+=@-]+)+$")
 _PEM_BLOCK = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
@@ -287,17 +300,44 @@ def known_secret_values(resources: Iterable[RecordedResource], extra: Iterable[s
     """Strings that were secret somewhere, minus what cannot leak anything: short values, certificates
     (public by construction, even when they travel next to their key in a secret bundle) and SHA-1/SHA-256
     hex digests (published on purpose as change triggers and pins; Pulumi marks a whole `triggers` list
-    secret when one element is, so the digest next to a secret looks secret too)."""
+    secret when one element is, so the digest next to a secret looks secret too), and IP addresses (a
+    server's public address is in DNS; it turns secret only by travelling in an SSH `connection` that also
+    carries the private key)."""
     values: set[str] = set(extra)
     for r in resources:
         values.update(r.secret_values())
-    return {v for v in values if len(v) >= MIN_SECRET_LENGTH and not _is_certificate(v) and not _DIGEST.match(v)}
+    return {
+        v
+        for v in values
+        if len(v) >= MIN_SECRET_LENGTH and not _is_certificate(v) and not _DIGEST.match(v) and not _is_ip(v)
+    }
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _is_reference(key: str, value: str) -> bool:
     if value.startswith("arn:") or _PATH_LIKE.match(value):
         return True
+    if _REFERENCES_KEY_SUFFIX.search(key):
+        return _is_reference_collection(key[:-1], value)
     return bool(_REFERENCE_KEY_SUFFIX.search(key) and _NAME_LIKE.match(value) and not looks_like_token(value))
+
+
+def _is_reference_collection(singular_key: str, value: str) -> bool:
+    """`X_NAMES` / `X_ARNS` holding a JSON object or list whose every value is itself a reference,
+    e.g. `MTLS_SECRET_NAMES={"api": "prices/dev/clickhouse-mtls-api", ...}`."""
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return False
+    leaves = list(parsed.values()) if isinstance(parsed, dict) else parsed if isinstance(parsed, list) else []
+    return bool(leaves) and all(isinstance(v, str) and _is_reference(singular_key, v) for v in leaves)
 
 
 def no_secrets_in_lambda_env(
@@ -427,6 +467,83 @@ def firewall_inbound_rules(resources: Sequence[RecordedResource], admin_cidrs: S
     return violations
 
 
+def _firewalls_of(server: RecordedResource, resources: Sequence[RecordedResource]) -> list[RecordedResource]:
+    """Firewalls applied to `server`: named in its `firewallIds` (by id or by dependency) or attached to it."""
+    firewalls = {r.urn: r for r in resources if r.type == HCLOUD_FIREWALL}
+    by_id = {str(r.id): r for r in firewalls.values() if r.id is not None}
+    found = {urn: firewalls[urn] for urn in server.property_dependencies.get("firewallIds", []) if urn in firewalls}
+    found.update(
+        {by_id[str(i)].urn: by_id[str(i)] for i in _as_list(server.inputs.get("firewallIds")) if str(i) in by_id}
+    )
+    for attachment in resources:
+        if attachment.type != HCLOUD_FIREWALL_ATTACHMENT:
+            continue
+        server_ids = {str(i) for i in _as_list(attachment.inputs.get("serverIds"))}
+        if server.urn not in attachment.property_dependencies.get("serverIds", []) and str(server.id) not in server_ids:
+            continue
+        for urn in attachment.property_dependencies.get("firewallId", []):
+            if urn in firewalls:
+                found[urn] = firewalls[urn]
+        if str(attachment.inputs.get("firewallId")) in by_id:
+            fw = by_id[str(attachment.inputs.get("firewallId"))]
+            found[fw.urn] = fw
+    return list(found.values())
+
+
+def servers_expose_public_443_only(
+    resources: Sequence[RecordedResource], admin_cidrs: Sequence[str]
+) -> list[Violation]:
+    """(j) Every Hetzner server the stack creates (the sidecar ClickHouse) is firewalled, its firewalls open tcp 443
+    to the whole internet (the mTLS edge every consumer connects to) and nothing else to anyone outside the admin
+    CIDRs. A server without a firewall exposes whatever listens on it."""
+    admins = _networks(admin_cidrs)
+    violations: list[Violation] = []
+    for server in resources:
+        if server.type != HCLOUD_SERVER:
+            continue
+        firewalls = _firewalls_of(server, resources)
+        if not firewalls:
+            violations.append(Violation(SERVER_PUBLIC_443_ONLY, server.urn, "no firewall is applied to the server"))
+            continue
+        edge_public = False
+        for fw in firewalls:
+            for i, rule in enumerate(_as_list(fw.inputs.get("rules"))):
+                if not isinstance(rule, Mapping) or rule.get("direction", "in") != "in":
+                    continue
+                protocol = str(rule.get("protocol", "")).lower()
+                port = str(rule.get("port", "")).strip()
+                try:
+                    sources = _networks(_as_list(rule.get("sourceIps")))
+                except ValueError:
+                    continue  # reported by the firewall rule (d)
+                if protocol == "tcp" and port == "443":
+                    edge_public = edge_public or ipaddress.ip_network("0.0.0.0/0") in sources
+                    continue
+                public = [
+                    str(n)
+                    for n in sources
+                    if not any(n.version == a.version and n.subnet_of(a) for a in admins)  # type: ignore[arg-type]
+                ]
+                if public:
+                    violations.append(
+                        Violation(
+                            SERVER_PUBLIC_443_ONLY,
+                            server.urn,
+                            f"firewall {fw.name} rule {i} ({protocol} {port or '<all ports>'}) is open to "
+                            f"{', '.join(public)}, beyond the admin CIDRs; only tcp 443 may be public",
+                        )
+                    )
+        if not edge_public:
+            violations.append(
+                Violation(
+                    SERVER_PUBLIC_443_ONLY,
+                    server.urn,
+                    "no firewall of the server opens tcp 443 to 0.0.0.0/0: the edge would be unreachable",
+                )
+            )
+    return violations
+
+
 # ---------------------------------------------------------------------------------------------------------
 # CA key
 # ---------------------------------------------------------------------------------------------------------
@@ -536,6 +653,195 @@ def lambda_observability(resources: Sequence[RecordedResource]) -> list[Violatio
 
 
 # ---------------------------------------------------------------------------------------------------------
+# API Gateway methods and cache keys (reference-system.md §13.11)
+# ---------------------------------------------------------------------------------------------------------
+
+
+def apigateway_no_any_method(resources: Sequence[RecordedResource]) -> list[Violation]:
+    """(g) Every REST method names its verb: an `ANY` method broke the reference's production for 20 minutes
+    and answers verbs the handler never declared."""
+    return [
+        Violation(APIGW_NO_ANY_METHOD, r.urn, "method ANY: declare each verb the route serves as its own method")
+        for r in resources
+        if r.type == APIGW_METHOD and str(r.inputs.get("httpMethod", "")).upper() == "ANY"
+    ]
+
+
+def _method_key(resource: RecordedResource) -> tuple[str, str, str]:
+    inputs = resource.inputs
+    return (str(inputs.get("restApi")), str(inputs.get("resourceId")), str(inputs.get("httpMethod", "")).upper())
+
+
+def apigateway_cache_keys_complete(resources: Sequence[RecordedResource]) -> list[Violation]:
+    """(h) Each integration's cacheKeyParameters are exactly its method's declared path and query parameters:
+    a declared parameter missing from the key lets one caller's response be served for another's request
+    (cache poisoning); a key parameter the method does not declare is refused by API Gateway at deploy."""
+    methods = {_method_key(r): r for r in resources if r.type == APIGW_METHOD}
+    violations: list[Violation] = []
+    for integration in resources:
+        if integration.type != APIGW_INTEGRATION:
+            continue
+        method = methods.get(_method_key(integration))
+        if method is None:
+            continue  # its method is in another stack or not registered: nothing to compare with
+        all_declared = {str(name) for name in method.inputs.get("requestParameters") or {}}
+        # Headers may stay out of the key: the handler reads none, and x-api-key in it would split the cache per key.
+        declared = {n for n in all_declared if n.startswith(("method.request.path.", "method.request.querystring."))}
+        keys = {str(k) for k in _as_list(integration.inputs.get("cacheKeyParameters"))}
+        missing, undeclared = sorted(declared - keys), sorted(keys - all_declared)
+        if missing:
+            violations.append(
+                Violation(
+                    APIGW_CACHE_KEYS_COMPLETE,
+                    integration.urn,
+                    f"cacheKeyParameters lack declared parameter(s) {', '.join(missing)}: responses would be "
+                    "shared across requests that differ in them",
+                )
+            )
+        if undeclared:
+            violations.append(
+                Violation(
+                    APIGW_CACHE_KEYS_COMPLETE,
+                    integration.urn,
+                    f"cacheKeyParameters name parameter(s) {', '.join(undeclared)} the method does not declare",
+                )
+            )
+    return violations
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Lambda standard alarms, complete (reference-system.md §13.8)
+# ---------------------------------------------------------------------------------------------------------
+
+DURATION_ALARM_MAX_PCT_OF_TIMEOUT = 80
+LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3  # what AWS applies when a function sets none
+
+
+def _lambda_metric(metric: Any, function_name: str) -> str | None:
+    """The AWS/Lambda metric name `metric` (alarm inputs or a query's `metric`) watches for this function."""
+    if not isinstance(metric, Mapping) or metric.get("namespace") != "AWS/Lambda":
+        return None
+    if (metric.get("dimensions") or {}).get("FunctionName") != function_name:
+        return None
+    return str(metric.get("metricName"))
+
+
+def _errors_alarm_problems(inputs: Mapping[str, Any]) -> list[str]:
+    problems = []
+    if inputs.get("statistic") != "Sum":
+        problems.append("its statistic is not Sum")
+    operator, threshold = inputs.get("comparisonOperator"), float(inputs.get("threshold", math.inf))
+    fires_on_first = (operator == "GreaterThanOrEqualToThreshold" and 0 < threshold <= 1) or (
+        operator == "GreaterThanThreshold" and 0 <= threshold < 1
+    )
+    if not fires_on_first:
+        problems.append(f"{operator} {threshold:g} does not fire on the first error")
+    return problems
+
+
+def _duration_alarm_problems(inputs: Mapping[str, Any], timeout_seconds: float) -> list[str]:
+    problems = []
+    if inputs.get("statistic") != "Maximum":
+        problems.append("its statistic is not Maximum (one slow run must count)")
+    limit_ms = timeout_seconds * 1000 * DURATION_ALARM_MAX_PCT_OF_TIMEOUT / 100
+    threshold = float(inputs.get("threshold", math.inf))
+    if inputs.get("comparisonOperator") not in ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold"):
+        problems.append(f"comparison {inputs.get('comparisonOperator')} does not fire on long runs")
+    if not 0 < threshold <= limit_ms:
+        problems.append(
+            f"threshold {threshold:g} ms is not within {DURATION_ALARM_MAX_PCT_OF_TIMEOUT} % of the "
+            f"{timeout_seconds:g} s timeout ({limit_ms:g} ms)"
+        )
+    return problems
+
+
+def _silence_alarm_problems(inputs: Mapping[str, Any], invocation_ids: set[str]) -> list[str]:
+    problems = []
+    expressions = [q for q in _as_list(inputs.get("metricQueries")) if isinstance(q, Mapping) and q.get("expression")]
+    filled = [
+        q
+        for q in expressions
+        if q.get("returnData") is not False
+        and any(
+            re.fullmatch(rf"\s*FILL\(\s*{re.escape(i)}\s*,\s*0\s*\)\s*", str(q["expression"]), re.IGNORECASE)
+            for i in invocation_ids
+        )
+    ]
+    if not filled:
+        problems.append("it does not alarm on FILL(<invocations>, 0) (a dead function emits no datapoint)")
+    if inputs.get("treatMissingData") != "breaching":
+        problems.append("treatMissingData is not breaching")
+    operator, threshold = inputs.get("comparisonOperator"), float(inputs.get("threshold", -math.inf))
+    fires_on_zero = (operator == "LessThanThreshold" and threshold > 0) or (
+        operator == "LessThanOrEqualToThreshold" and threshold >= 0
+    )
+    if not fires_on_zero:
+        problems.append(f"{operator} {threshold:g} does not fire on zero invocations")
+    return problems
+
+
+def _action_problems(inputs: Mapping[str, Any]) -> list[str]:
+    alarm_actions = {str(a) for a in _as_list(inputs.get("alarmActions"))}
+    ok_actions = {str(a) for a in _as_list(inputs.get("okActions"))}
+    problems = []
+    if inputs.get("actionsEnabled") is False:
+        problems.append("its actions are disabled")
+    if not alarm_actions:
+        problems.append("it has no alarm action")
+    elif ok_actions != alarm_actions:
+        problems.append("its OK actions are not its alarm actions (nobody hears it recover)")
+    return problems
+
+
+def lambda_standard_alarms(resources: Sequence[RecordedResource]) -> list[Violation]:
+    """(i) Each Lambda has its three standard alarms, each complete and heard (ALARM and OK actions alike):
+    errors (Sum, fires on the first error), duration near timeout (Maximum, threshold within 80 % of the
+    function's own timeout) and no invocations (`FILL(<Invocations>, 0)` with treatMissingData breaching)."""
+    alarms = [r for r in resources if r.type == METRIC_ALARM]
+    violations: list[Violation] = []
+    for fn in resources:
+        if fn.type != LAMBDA_FUNCTION:
+            continue
+        name = str(fn.outputs.get("name") or fn.inputs.get("name") or "")
+        timeout = float(fn.inputs.get("timeout") or LAMBDA_DEFAULT_TIMEOUT_SECONDS)
+        found: dict[str, list[tuple[RecordedResource, list[str]]]] = {"errors": [], "duration": [], "silence": []}
+        for alarm in alarms:
+            inputs = alarm.inputs
+            direct = _lambda_metric(inputs, name)
+            invocation_ids = {
+                str(q.get("id"))
+                for q in _as_list(inputs.get("metricQueries"))
+                if isinstance(q, Mapping) and _lambda_metric(q.get("metric"), name) == "Invocations"
+            }
+            if direct == "Errors":
+                found["errors"].append((alarm, _errors_alarm_problems(inputs) + _action_problems(inputs)))
+            elif direct == "Duration":
+                found["duration"].append((alarm, _duration_alarm_problems(inputs, timeout) + _action_problems(inputs)))
+            elif invocation_ids or direct == "Invocations":
+                found["silence"].append(
+                    (alarm, _silence_alarm_problems(inputs, invocation_ids) + _action_problems(inputs))
+                )
+        for kind, what in (
+            ("errors", "errors"),
+            ("duration", "duration-near-timeout"),
+            ("silence", "no-invocations"),
+        ):
+            candidates = found[kind]
+            if not candidates:
+                violations.append(Violation(LAMBDA_STANDARD_ALARMS, fn.urn, f"no {what} alarm for {name}"))
+            elif all(problems for _, problems in candidates):
+                alarm, problems = candidates[0]
+                violations.append(
+                    Violation(
+                        LAMBDA_STANDARD_ALARMS,
+                        fn.urn,
+                        f"the {what} alarm {alarm.inputs.get('name') or alarm.name} for {name}: " + "; ".join(problems),
+                    )
+                )
+    return violations
+
+
+# ---------------------------------------------------------------------------------------------------------
 # All together
 # ---------------------------------------------------------------------------------------------------------
 
@@ -552,6 +858,10 @@ def check_resources(
         *firewall_inbound_rules(resources, admin_cidrs),
         *ca_private_key_protected(resources),
         *lambda_observability(resources),
+        *apigateway_no_any_method(resources),
+        *apigateway_cache_keys_complete(resources),
+        *lambda_standard_alarms(resources),
+        *servers_expose_public_443_only(resources, admin_cidrs),
     ]
 
 

@@ -21,8 +21,15 @@ _SETTING_RE = re.compile(r"^[a-z][a-z0-9_]{0,126}$")
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 # A grant is "PRIVS ON db.table" with privileges and objects from a closed vocabulary, so
 # a typo or an injection attempt fails here instead of reaching the server.
-_PRIVILEGES = frozenset({"SELECT", "INSERT", "OPTIMIZE", "ALTER DELETE", "ALTER UPDATE", "SHOW TABLES"})
+_PRIVILEGES = frozenset(
+    {"SELECT", "INSERT", "OPTIMIZE", "ALTER DELETE", "ALTER UPDATE", "SHOW TABLES", "BACKUP", "NAMED COLLECTION"}
+)
 _OBJECT_RE = re.compile(r"^(?:[a-z_][a-z0-9_]*)\.(?:\*|[a-z_][a-z0-9_]*)$")
+# A named collection is granted by its bare name (`GRANT NAMED COLLECTION ON <name>`), never with a wildcard.
+_COLLECTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+# The server's named collection holding the backup bucket's URL and key (components/backups.py creates it).
+BACKUP_COLLECTION = "prices_backups"
 
 
 class AccessModelError(ValueError):
@@ -60,6 +67,14 @@ def prices_access_model() -> tuple[AccessUser, ...]:
             "SELECT ON system.parts",
             "SELECT ON system.mutations",
             "SELECT ON system.view_refreshes",
+            # The probes Lambda (writer identity) publishes ClickHouseFreeDiskPct from system.disks.
+            "SELECT ON system.disks",
+            # The backup job (lambdas/workers/backup.py) writes as this identity: BACKUP (with SHOW TABLES, which
+            # newer engines check with it) on the database, use of the collection that holds the S3 key, and
+            # the state of its asynchronous backups. RESTORE stays an admin action (docs/runbooks).
+            "BACKUP, SHOW TABLES ON prices.*",
+            f"NAMED COLLECTION ON {BACKUP_COLLECTION}",
+            "SELECT ON system.backups",
         ),
     )
     reader_role = AccessRole("prices_reader_role", ("SELECT ON prices.*",))
@@ -107,6 +122,10 @@ def parse_grant(grant: str) -> tuple[tuple[str, ...], str]:
         if p not in _PRIVILEGES:
             raise AccessModelError(f"privilege {p!r} in grant {grant!r} is not in {sorted(_PRIVILEGES)}")
     obj = m.group(2)
+    if "NAMED COLLECTION" in privs:
+        if privs != ("NAMED COLLECTION",) or not _COLLECTION_RE.match(obj):
+            raise AccessModelError(f"grant {grant!r}: NAMED COLLECTION is granted alone, on one collection's name")
+        return privs, obj
     if not _OBJECT_RE.match(obj):
         raise AccessModelError(f"invalid grant object {obj!r} in grant {grant!r}")
     return privs, obj

@@ -467,9 +467,13 @@ def rollup_range_from_parts(
     return [f"{DATABASE}.price_ohlcv_1m", *rollup_range(execute_with_params, start, end)]
 
 
+# L2 current prices (schema/013_current_prices_l2.sql, docs/pricing.md): reads the tiers, so it goes last.
+CURRENT_PRICES_REFRESH_VIEW = f"{DATABASE}.mv_current_prices"
+
+
 def all_refresh_views_in_order() -> Sequence[str]:
-    """Every refreshable view, parts -> 1m first (the order to trigger them by hand)."""
-    return (PARTS_REFRESH_VIEW, *refresh_views_in_order())
+    """Every refreshable view, parts -> 1m first, current prices last (the order to trigger them by hand)."""
+    return (PARTS_REFRESH_VIEW, *refresh_views_in_order(), CURRENT_PRICES_REFRESH_VIEW)
 
 
 GENERATED_FILES: Mapping[str, Callable[[], str]] = {

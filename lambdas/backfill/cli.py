@@ -1,5 +1,6 @@
 """``python -m lambdas.backfill run --from LEDGER [--to LEDGER] --source DIR|s3://bucket/prefix [--workers N]``
-and ``python -m lambdas.backfill status``.
+and ``python -m lambdas.backfill status``; for the Lambda fan-out (docs/backfill.md#lambda-fan-out)
+``fanout --from A --to B --queue-url URL`` and ``status --recompute --from A --to B``.
 
 `run` plans the ledgers of the range that have no `ingested_ledgers` record, walks them downwards (newest
 first) in N worker processes through the mTLS edge as the writer identity, and shows a progress bar with
@@ -13,11 +14,14 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
+from urllib.parse import urlsplit
 
+import boto3
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
+from lambdas.backfill.fanout_handler import enqueue_ranges, ranges_top_down, recompute_progress
 from lambdas.backfill.progress_table import live_floor, read_progress
 from lambdas.backfill.run import (
     DEFAULT_BATCH,
@@ -139,6 +143,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _status(args: argparse.Namespace, out: TextIO) -> int:
+    if args.recompute:
+        return _recompute(args, out)
     client = edge_client(args.endpoints, "ingestion")
     try:
         rows = read_progress(client, args.task)
@@ -155,6 +161,69 @@ def _status(args: argparse.Namespace, out: TextIO) -> int:
             + (f", completed {r.completed_at}" if r.completed_at else "")
             + "\n"
         )
+    return 0
+
+
+# -- Lambda fan-out ---------------------------------------------------------------------------------------
+
+
+def _sqs_for(queue_url: str) -> Any:
+    # The region is in the queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>).
+    host = urlsplit(queue_url).hostname or ""
+    parts = host.split(".")
+    region = parts[1] if len(parts) > 3 and parts[0] == "sqs" else None
+    return boto3.client("sqs", region_name=region)
+
+
+def _fanout(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        next(ranges_top_down(args.from_, args.to, args.per_message))
+    except ValueError as exc:
+        out.write(f"error: {exc}\n")
+        return 2
+    sqs = _sqs_for(args.queue_url)
+    last_line = [0.0]
+
+    def progress(sent: int, total: int) -> None:
+        if time.monotonic() - last_line[0] >= 5 or sent == total:
+            out.write(f"{sent}/{total} range messages sent\n")
+            last_line[0] = time.monotonic()
+
+    sent = enqueue_ranges(
+        sqs, args.queue_url, args.task, args.from_, args.to, per_message=args.per_message, progress=progress
+    )
+    out.write(
+        f"enqueued {sent} ranges of up to {args.per_message} ledgers, {args.to} down to {args.from_} (task "
+        f"{args.task}); follow with: python -m lambdas.backfill status --recompute --from {args.from_} --to {args.to}\n"
+    )
+    return 0
+
+
+def _recompute(args: argparse.Namespace, out: TextIO) -> int:
+    if args.from_ is None or args.to is None:
+        out.write("error: status --recompute needs --from and --to (the fan-out's range)\n")
+        return 2
+    busy: bool | None = None
+    if args.queue_url:
+        attributes = _sqs_for(args.queue_url).get_queue_attributes(
+            QueueUrl=args.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        busy = any(int(v) > 0 for v in attributes.values())
+    client = edge_client(args.endpoints, "ingestion")
+    try:
+        row = recompute_progress(client, args.task or DEFAULT_TASK, args.from_, args.to, queue_busy=busy)
+    except ValueError as exc:
+        out.write(f"error: {exc}\n")
+        return 2
+    finally:
+        client.close()
+    out.write(
+        f"{row.task_name}: {row.status} (recomputed from ingested_ledgers), ledgers {row.start_ledger}.."
+        f"{row.target_ledger}, complete down to {row.current_ledger} ({row.progress_pct:.2f} %, "
+        f"{row.ledgers_remaining} remaining); earliest data {row.earliest_data_available}, "
+        f"last push {row.last_push_at}\n"
+    )
     return 0
 
 
@@ -182,6 +251,22 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--passphrase", default=PUBNET_PASSPHRASE, help="network passphrase the ledgers must match")
     status = sub.add_parser("status", help="print backfill progress")
     status.add_argument("--task", default=None)
+    status.add_argument(
+        "--recompute",
+        action="store_true",
+        help="fan-out: compute the watermark of --from..--to from ingested_ledgers and write the progress row",
+    )
+    status.add_argument("--from", dest="from_", type=int, metavar="LEDGER", help="with --recompute")
+    status.add_argument("--to", type=int, metavar="LEDGER", help="with --recompute")
+    status.add_argument("--queue-url", help="with --recompute: the backfill queue (drained + gaps = paused)")
+    fanout = sub.add_parser("fanout", help="enqueue ledger ranges for the Lambda fan-out (newest first)")
+    fanout.add_argument("--from", dest="from_", type=int, required=True, metavar="LEDGER")
+    fanout.add_argument("--to", type=int, required=True, metavar="LEDGER")
+    fanout.add_argument("--queue-url", required=True, help="the stack output backfill_queue_url")
+    fanout.add_argument(
+        "--per-message", type=int, default=500, help="ledgers per range (at most backfill_ledgers_per_message)"
+    )
+    fanout.add_argument("--task", default=DEFAULT_TASK, help="task name carried in each message")
     for p in (run, status):
         p.add_argument("--endpoints", default=".local/endpoints.json", help="the data plane's endpoints.json")
     return parser
@@ -195,4 +280,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             stream.write(f"error: --workers must be at least 1, got {args.workers}\n")
             return 2
         return _run(args, stream)
+    if args.command == "fanout":
+        return _fanout(args, stream)
     return _status(args, stream)

@@ -64,7 +64,8 @@ CANDLE_AGE_SECONDS = MetricDef(
     "Seconds",
     "probes",
     dimensions=(("Granularity", GRANULARITY_TABLES),),
-    description="now − newest candle timestamp, per table",
+    # Not now − max(timestamp): a fresh coarse bucket starts up to a month back (docs/workers.md).
+    description="now − close time of the newest ledger whose trades reached the table, per table",
 )
 CURRENT_PRICES_AGE_SECONDS = MetricDef(
     PROBES, "CurrentPricesAgeSeconds", "Seconds", "probes", description="now − newest current_prices.updated_at"
@@ -90,8 +91,14 @@ BACKUP_BYTES = MetricDef(BACKUP, "BackupBytes", "Bytes", "backup")
 
 # -- backfill progress, read from prices.backfill_progress by the probes ----------------------------------------
 BACKFILL_PUSH_AGE_SECONDS = MetricDef(
-    PROBES, "BackfillPushAgeSeconds", "Seconds", "probes", description="now − the newest backfill last_push_at"
+    PROBES,
+    "BackfillPushAgeSeconds",
+    "Seconds",
+    "probes",
+    description="now − last_push_at of the stalest running (or errored) backfill task; only while one exists",
 )
-BACKFILL_PROGRESS_PCT = MetricDef(PROBES, "BackfillProgressPct", "Percent", "probes")
+BACKFILL_PROGRESS_PCT = MetricDef(
+    PROBES, "BackfillProgressPct", "Percent", "probes", description="ledgers done over every backfill task"
+)
 
 ALL_METRICS: tuple[MetricDef, ...] = tuple(v for v in list(globals().values()) if isinstance(v, MetricDef))

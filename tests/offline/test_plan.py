@@ -137,3 +137,40 @@ def test_sample_program_exercises_every_resource_rule_and_passes(mock_runtime: M
     assert statements[1]["Resource"] == "*"
     assert run_all(result, plan.admin_cidrs_from_config(result.config)) == []
     assert run_all(result, []) != []  # the ssh rule needs the admin CIDRs: they are really consulted
+
+
+def test_set_with_a_path_sets_one_field_inside_an_object_key() -> None:
+    stack = {"prices-api:clickhouse": json.dumps({"domain": "ch.example.com", "sshUser": "deploy"})}
+    overrides: dict[str, object] = {}
+    plan.set_config_path(overrides, "clickhouse.cluster.name", "prices", lambda: stack)
+    plan.set_config_path(overrides, "prices-api:clickhouse.cluster.mode", "replicated-database", lambda: stack)
+    plan.set_config_path(overrides, "sidecar.enabled", True, lambda: stack)  # absent from the stack file
+    plan.set_config_path(overrides, "aws:region", "eu-west-1", lambda: stack)
+    assert overrides == {
+        "prices-api:clickhouse": {
+            "domain": "ch.example.com",
+            "sshUser": "deploy",
+            "cluster": {"name": "prices", "mode": "replicated-database"},
+        },
+        "prices-api:sidecar": {"enabled": True},
+        "aws:region": "eu-west-1",
+    }
+    with pytest.raises(ValueError, match="domain is not an object"):
+        plan.set_config_path(overrides, "clickhouse.domain.x", 1, lambda: stack)
+
+
+def test_plan_shows_the_sidecar_and_cluster_options_when_enabled_by_path(mock_runtime: MockRuntime) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    sidecar = ["--set", "sidecar.enabled=true", "--set", "sidecar.domain=ch-sidecar-dev.prices.example.com"]
+    assert plan.main(["--stack", "dev", "--json", *sidecar], out=out, err=err) == plan.EXIT_OK, err.getvalue()
+    document = json.loads(out.getvalue())
+    assert {"hcloud:index/server:Server", "prices:sidecar:Sidecar"} <= {r["type"] for r in document["resources"]}
+    assert document["outputs"]["clickhouse_endpoint"] == "https://ch-sidecar-dev.prices.example.com"
+    assert document["outputs"]["monthly_cost_usd"]["hetzner_sidecar"] > 0
+    out = io.StringIO()
+    cluster = ["--set", "clickhouse.cluster.name=prices"]
+    assert plan.main(["--stack", "prod", *cluster], out=out, err=err) == plan.EXIT_OK, err.getvalue()
+    assert "clickhouse_schema_mode: on-cluster cluster prices" in out.getvalue()
+    bad = io.StringIO()
+    assert plan.main(["--stack", "dev", "--set", "clickhouse.domain.x=1"], out=io.StringIO(), err=bad) == 2
+    assert "prices-api:clickhouse.domain is not an object" in bad.getvalue()

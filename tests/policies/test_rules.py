@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -386,6 +388,226 @@ def test_alarms_on_another_function_or_wrong_log_group_name_do_not_count() -> No
     assert len(messages) == 4
 
 
+# --- (g, h) API Gateway methods and cache keys ----------------------------------------------------------------
+
+
+def api_method(name: str, http_method: str = "GET", **parameters: bool) -> RecordedResource:
+    inputs: dict[str, Any] = {"restApi": "api1", "resourceId": f"res-{name}", "httpMethod": http_method}
+    if parameters:
+        inputs["requestParameters"] = {k.replace("__", "."): v for k, v in parameters.items()}
+    return res("aws:apigateway/method:Method", name, inputs=inputs)
+
+
+def api_integration(name: str, keys: list[str], http_method: str = "GET") -> RecordedResource:
+    inputs = {"restApi": "api1", "resourceId": f"res-{name}", "httpMethod": http_method, "cacheKeyParameters": keys}
+    return res("aws:apigateway/integration:Integration", f"{name}-{http_method.lower()}-integration", inputs=inputs)
+
+
+PATH_ASSET = "method.request.path.asset"
+QUERY_MIN = "method.request.querystring.min_volume_usd"
+
+
+def test_an_any_method_is_reported_and_named_verbs_pass() -> None:
+    violations = rules.apigateway_no_any_method([api_method("catch", "ANY"), api_method("price", "GET")])
+    assert [(v.policy, v.urn) for v in violations] == [(rules.APIGW_NO_ANY_METHOD, api_method("catch", "ANY").urn)]
+    assert rules.apigateway_no_any_method([api_method("price", "GET"), api_method("batch", "POST")]) == []
+
+
+def test_a_declared_parameter_missing_from_the_cache_key_is_reported() -> None:
+    method = api_method(
+        "price",
+        method__request__path__asset=True,
+        method__request__querystring__min_volume_usd=False,
+        method__request__header__x_trace=False,  # headers may stay out of the key
+    )
+    poisonable = rules.apigateway_cache_keys_complete([method, api_integration("price", [PATH_ASSET])])
+    assert len(poisonable) == 1
+    assert poisonable[0].policy == rules.APIGW_CACHE_KEYS_COMPLETE
+    assert QUERY_MIN in poisonable[0].message and "shared across requests" in poisonable[0].message
+    assert rules.apigateway_cache_keys_complete([method, api_integration("price", [PATH_ASSET, QUERY_MIN])]) == []
+
+
+def test_a_cache_key_the_method_does_not_declare_is_reported() -> None:
+    method = api_method("asset", method__request__path__asset=True)
+    found = rules.apigateway_cache_keys_complete([method, api_integration("asset", [PATH_ASSET, QUERY_MIN])])
+    assert len(found) == 1 and "does not declare" in found[0].message and QUERY_MIN in found[0].message
+
+
+def test_integrations_are_matched_to_their_own_method() -> None:
+    # Same resource, two verbs: the POST's empty key is right for the POST and says nothing about the GET.
+    get = api_method("thing", "GET", method__request__querystring__q=False)
+    post = api_method("thing", "POST")
+    resources = [get, post, api_integration("thing", ["method.request.querystring.q"])]
+    resources.append(api_integration("thing", [], "POST"))
+    assert rules.apigateway_cache_keys_complete(resources) == []
+    resources[2] = api_integration("thing", [])
+    assert [v.urn for v in rules.apigateway_cache_keys_complete(resources)] == [resources[2].urn]
+
+
+def test_the_api_gateway_rules_run_with_the_others() -> None:
+    resources = [api_method("catch", "ANY", method__request__path__proxy=True), api_integration("catch", [], "ANY")]
+    found = {v.policy for v in rules.check_resources(resources, ADMIN)}
+    assert {rules.APIGW_NO_ANY_METHOD, rules.APIGW_CACHE_KEYS_COMPLETE} <= found
+    assert {rules.APIGW_NO_ANY_METHOD, rules.APIGW_CACHE_KEYS_COMPLETE} <= set(rules.ALL_POLICIES)
+
+
+# --- (c) references in JSON under X_NAMES / X_ARNS -----------------------------------------------------------
+
+
+def test_json_collections_of_names_under_a_names_key_pass() -> None:
+    fn = lambda_fn(
+        {
+            "MTLS_SECRET_NAMES": json.dumps(
+                {"api": "prices/dev/clickhouse-mtls-api", "ingestion": "prices/dev/clickhouse-mtls-ingestion"}
+            ),
+            "BUNDLE_SECRET_ARNS": '["arn:aws:secretsmanager:eu-central-1:123456789012:secret:prices/dev/x-AbC123"]',
+        }
+    )
+    assert rules.no_secrets_in_lambda_env([fn]) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"api":"prices/dev/clickhouse-mtls-api","ingestion":"Zk9vQmFyQmF6UXV4MTIzNDU2Nzg5MGFiY2RlZg"}',
+        '{"api":{"cert":"x"}}',
+        "{}",
+        "not json at all",
+    ],
+)
+def test_a_names_key_holding_anything_but_references_is_reported(value: str) -> None:
+    violations = rules.no_secrets_in_lambda_env([lambda_fn({"MTLS_SECRET_NAMES": value})])
+    assert len(violations) == 1 and "MTLS_SECRET_NAMES: the name says it holds a credential" in violations[0].message
+
+
+# --- (i) Lambda standard alarms, complete ---------------------------------------------------------------------
+
+TOPIC = ["arn:aws:sns:eu-central-1:123456789012:prices-dev-ops-alarms"]
+
+
+def standard_alarms(
+    timeout: int | None = 60, changes: dict[str, dict[str, Any]] | None = None
+) -> list[RecordedResource]:
+    """A function with the three standard alarms as MonitoredFunction makes them; `changes` edit one alarm."""
+    fn_inputs: dict[str, Any] = {"name": FN} if timeout is None else {"name": FN, "timeout": timeout}
+    heard = {"alarmActions": TOPIC, "okActions": TOPIC}
+    alarms = {
+        "errors": {
+            "namespace": "AWS/Lambda",
+            "metricName": "Errors",
+            "dimensions": {"FunctionName": FN},
+            "statistic": "Sum",
+            "comparisonOperator": "GreaterThanOrEqualToThreshold",
+            "threshold": 1,
+            **heard,
+        },
+        "duration": {
+            "namespace": "AWS/Lambda",
+            "metricName": "Duration",
+            "dimensions": {"FunctionName": FN},
+            "statistic": "Maximum",
+            "comparisonOperator": "GreaterThanOrEqualToThreshold",
+            "threshold": (timeout or 3) * 800,
+            **heard,
+        },
+        "silence": {
+            "metricQueries": [
+                {
+                    "id": "invocations",
+                    "metric": {
+                        "namespace": "AWS/Lambda",
+                        "metricName": "Invocations",
+                        "dimensions": {"FunctionName": FN},
+                        "stat": "Sum",
+                        "period": 300,
+                    },
+                    "returnData": False,
+                },
+                {"id": "filled", "expression": "FILL(invocations, 0)", "returnData": True},
+            ],
+            "comparisonOperator": "LessThanThreshold",
+            "threshold": 1,
+            "treatMissingData": "breaching",
+            **heard,
+        },
+    }
+    for kind, change in (changes or {}).items():
+        alarms[kind] = {k: v for k, v in {**alarms[kind], **change}.items() if v is not None}
+    return [
+        res("aws:lambda/function:Function", "fn", inputs=fn_inputs, outputs={"name": FN}),
+        *(res("aws:cloudwatch/metricAlarm:MetricAlarm", f"{FN}-{kind}", inputs=a) for kind, a in alarms.items()),
+    ]
+
+
+def test_complete_standard_alarms_pass() -> None:
+    assert rules.lambda_standard_alarms(standard_alarms()) == []
+    # AWS's default timeout (3 s) applies when a function sets none.
+    assert rules.lambda_standard_alarms(standard_alarms(timeout=None)) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"errors": {"threshold": 5}}, "GreaterThanOrEqualToThreshold 5 does not fire on the first error"),
+        ({"errors": {"statistic": "Average"}}, "its statistic is not Sum"),
+        ({"duration": {"threshold": 50_000}}, "threshold 50000 ms is not within 80 % of the 60 s timeout (48000 ms)"),
+        ({"duration": {"statistic": "Average"}}, "its statistic is not Maximum"),
+        ({"duration": {"comparisonOperator": "LessThanThreshold"}}, "comparison LessThanThreshold does not fire"),
+        ({"silence": {"treatMissingData": "notBreaching"}}, "treatMissingData is not breaching"),
+        ({"silence": {"threshold": 0}}, "LessThanThreshold 0 does not fire on zero invocations"),
+        (
+            {
+                "silence": {
+                    "metricQueries": [
+                        {
+                            "id": "inv",
+                            "metric": {
+                                "namespace": "AWS/Lambda",
+                                "metricName": "Invocations",
+                                "dimensions": {"FunctionName": FN},
+                            },
+                        },
+                        {"id": "e", "expression": "inv * 2"},
+                    ]
+                }
+            },
+            "does not alarm on FILL(<invocations>, 0)",
+        ),
+        ({"errors": {"okActions": None}}, "its OK actions are not its alarm actions"),
+        ({"duration": {"okActions": ["arn:aws:sns:eu-central-1:123456789012:other"]}}, "OK actions are not its alarm"),
+        ({"silence": {"alarmActions": None, "okActions": None}}, "it has no alarm action"),
+        ({"errors": {"actionsEnabled": False}}, "its actions are disabled"),
+    ],
+)
+def test_weakened_standard_alarms_are_reported(changes: dict[str, dict[str, Any]], fragment: str) -> None:
+    violations = rules.lambda_standard_alarms(standard_alarms(changes=changes))
+    assert len(violations) == 1, violations
+    assert violations[0].policy == rules.LAMBDA_STANDARD_ALARMS and fragment in violations[0].message
+
+
+def test_missing_standard_alarms_and_alarms_on_other_functions_are_reported() -> None:
+    resources = standard_alarms()
+    for alarm in resources[1:]:
+        for metric in [alarm.inputs, *(q.get("metric") or {} for q in alarm.inputs.get("metricQueries", []))]:
+            if "dimensions" in metric:
+                metric["dimensions"] = {"FunctionName": "other"}
+    assert [v.message for v in rules.lambda_standard_alarms(resources)] == [
+        f"no errors alarm for {FN}",
+        f"no duration-near-timeout alarm for {FN}",
+        f"no no-invocations alarm for {FN}",
+    ]
+
+
+def test_one_complete_alarm_of_a_kind_is_enough() -> None:
+    resources = standard_alarms()
+    weak = res(
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "extra-errors",
+        inputs={**resources[1].inputs, "threshold": 10, "name": "noisy-errors"},
+    )
+    assert rules.lambda_standard_alarms([*resources, weak]) == []
+
+
 # --- CrossGuard adapter (the PolicyPack itself is never built in tests: it starts a gRPC server) -----------
 
 
@@ -421,3 +643,21 @@ def test_crossguard_adapter_runs_the_same_rules_on_policy_resources() -> None:
         {"rules": [{"direction": "in", "protocol": "tcp", "port": "443", "sourceIps": ["0.0.0.0/0", "::/0"]}]},
     )
     assert rules.crossguard_violations([ok_fw], ADMIN) == []
+
+
+def test_the_crossguard_pack_registers_every_rule_except_the_outputs_one() -> None:
+    # policies/__main__.py must never be imported in tests (it starts a gRPC server): read its source.
+    source = Path(__file__).resolve().parents[2] / "policies" / "__main__.py"
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    registered = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_DESCRIPTIONS" for t in node.targets):
+            assert isinstance(node.value, ast.Dict)
+            registered = {getattr(rules, k.attr) for k in node.value.keys if isinstance(k, ast.Attribute)}
+    # CrossGuard exposes no stack outputs, so that one rule runs in `make plan` only.
+    assert registered == set(rules.ALL_POLICIES) - {rules.NO_SECRETS_IN_PLAIN_OUTPUTS}
+
+
+def test_known_secret_values_leave_out_ip_addresses_but_keep_passwords() -> None:
+    values = rules.known_secret_values([], extra=["203.0.113.77", "2001:db8::1f", "s3cr3t-passw0rd"])
+    assert values == {"s3cr3t-passw0rd"}

@@ -39,17 +39,54 @@ def test_reader_has_only_select_on_prices() -> None:
     assert "readonly = 1" in sql.split("prices_reader_profile SETTINGS", 1)[1].splitlines()[0]
 
 
-def test_writer_has_nothing_outside_prices_but_three_system_tables() -> None:
+def test_writer_has_nothing_outside_prices_but_four_system_tables() -> None:
     sql = render_rbac_sql(prices_access_model(), HASHES, CIDRS)
     grants = grants_of(sql, "prices_writer_role")
     outside = sorted(obj for _, obj in grants if not obj.startswith("prices."))
-    assert outside == ["system.mutations", "system.parts", "system.view_refreshes"]
+    # system.disks: the probes' free-disk metric (lambdas/workers/probes.py); system.backups and the backup
+    # named collection: the backup job (lambdas/workers/backup.py).
+    assert outside == [
+        "prices_backups",
+        "system.backups",
+        "system.disks",
+        "system.mutations",
+        "system.parts",
+        "system.view_refreshes",
+    ]
     assert all(privs == "SELECT" for privs, obj in grants if obj.startswith("system."))
     assert ("SELECT, INSERT, OPTIMIZE, ALTER DELETE", "prices.*") in grants
     assert not any("*.*" in obj for _, obj in grants)
     writer_profile = sql.split("ALTER SETTINGS PROFILE prices_writer_profile SETTINGS", 1)[1].splitlines()[0]
     assert "max_memory_usage = 8589934592" in writer_profile and "max_execution_time = 7200" in writer_profile
     assert "readonly" not in writer_profile
+
+
+def test_writer_grants_cover_what_cleanup_and_probes_run() -> None:
+    # Reference §13.4: the cleanup worker failed with Code 497 for want of system.parts and DROP PARTITION
+    # (authorised by ALTER DELETE); the probes read system.disks and insert into prices.probe_writes.
+    lines = render_rbac_sql(prices_access_model(), HASHES, CIDRS).splitlines()
+    assert "GRANT SELECT ON system.parts TO prices_writer_role;" in lines
+    assert "GRANT SELECT ON system.disks TO prices_writer_role;" in lines
+    assert "GRANT SELECT, INSERT, OPTIMIZE, ALTER DELETE ON prices.* TO prices_writer_role;" in lines
+    assert not any("system.disks" in line for line in lines if "prices_reader_role" in line)
+
+
+def test_writer_may_back_up_prices_through_the_backup_collection_only() -> None:
+    lines = render_rbac_sql(prices_access_model(), HASHES, CIDRS).splitlines()
+    writer = [line for line in lines if line.endswith(" TO prices_writer_role;")]
+    assert "GRANT BACKUP, SHOW TABLES ON prices.* TO prices_writer_role;" in writer
+    assert "GRANT NAMED COLLECTION ON prices_backups TO prices_writer_role;" in writer
+    assert "GRANT SELECT ON system.backups TO prices_writer_role;" in writer
+    # BACKUP and the collection nowhere else: not on another database, not for the reader.
+    assert [line for line in lines if "BACKUP," in line or "NAMED COLLECTION" in line] == [
+        "GRANT BACKUP, SHOW TABLES ON prices.* TO prices_writer_role;",
+        "GRANT NAMED COLLECTION ON prices_backups TO prices_writer_role;",
+    ]
+    assert stand_in_users(prices_access_model(), HASHES)["users"]["prices_writer"]["grants"][-3:] == [
+        "BACKUP, SHOW TABLES ON prices.*",
+        "NAMED COLLECTION ON prices_backups",
+        "SELECT ON system.backups",
+    ]
 
 
 def test_sql_converges_on_rerun_and_never_contains_plain_passwords() -> None:
@@ -86,6 +123,9 @@ def test_a_removed_grant_disappears_from_the_rendering() -> None:
         (lambda u: replace(u, role=AccessRole("r1", ("SELECT ON prices.*;DROP",))), "grant object"),
         (lambda u: replace(u, role=AccessRole("r1", ("ALL ON prices.*",))), "privilege 'ALL'"),
         (lambda u: replace(u, role=AccessRole("r1", ("SELECT prices.*",))), "invalid grant"),
+        (lambda u: replace(u, role=AccessRole("r1", ("NAMED COLLECTION ON *",))), "granted alone, on one"),
+        (lambda u: replace(u, role=AccessRole("r1", ("NAMED COLLECTION, SELECT ON c1",))), "granted alone"),
+        (lambda u: replace(u, role=AccessRole("r1", ("NAMED COLLECTION ON c1; DROP",))), "invalid grant"),
         (lambda u: replace(u, role=AccessRole("bad role", ("SELECT ON prices.*",))), "invalid role name"),
         (lambda u: replace(u, profile=replace(u.profile, settings={"max_memory_usage": -1})), "non-negative"),
         (lambda u: replace(u, profile=replace(u.profile, settings={"x = 1, readonly": 0})), "setting name"),

@@ -96,25 +96,44 @@ class Sample(pulumi.ComponentResource):
         aws.cloudwatch.LogGroup(
             "api-logs", name=fn.name.apply(lambda n: f"/aws/lambda/{n}"), retention_in_days=30, opts=child
         )
-        for metric, missing, comparison in (
-            ("Errors", "missing", "GreaterThanOrEqualToThreshold"),
-            ("Duration", "missing", "GreaterThanOrEqualToThreshold"),
-            ("Invocations", "breaching", "LessThanThreshold"),  # silence is an outage
-        ):
+        dimensions = {"FunctionName": fn.name}
+        actions = [self.topic.arn]
+        for metric, statistic, threshold in (("Errors", "Sum", 1), ("Duration", "Maximum", 2400)):  # 80 % of 3 s
             aws.cloudwatch.MetricAlarm(
                 f"api-{metric.lower()}",
-                namespace="AWS/Lambda",
                 metric_name=metric,
-                dimensions={"FunctionName": fn.name},
-                statistic="Sum",
+                statistic=statistic,
                 period=300,
                 evaluation_periods=1,
-                threshold=1,
-                comparison_operator=comparison,
-                treat_missing_data=missing,
-                alarm_actions=[self.topic.arn],
+                threshold=threshold,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                namespace="AWS/Lambda",
+                dimensions=dimensions,
+                alarm_actions=actions,
+                ok_actions=actions,
                 opts=child,
             )
+        aws.cloudwatch.MetricAlarm(
+            "api-invocations",
+            metric_queries=[
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="invocations",
+                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                        metric_name="Invocations", stat="Sum", period=300, namespace="AWS/Lambda", dimensions=dimensions
+                    ),
+                ),
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="filled", expression="FILL(invocations, 0)", return_data=True
+                ),
+            ],
+            evaluation_periods=1,
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="breaching",  # silence is an outage
+            alarm_actions=actions,
+            ok_actions=actions,
+            opts=child,
+        )
         rules = [
             hcloud.FirewallRuleArgs(direction="in", protocol="tcp", port="443", source_ips=["0.0.0.0/0", "::/0"]),
             hcloud.FirewallRuleArgs(direction="in", protocol="tcp", port="22", source_ips=admin_cidrs),
