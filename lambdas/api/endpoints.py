@@ -37,6 +37,7 @@ from lambdas.api.responses import (
     SourcePriceOut,
     finite,
 )
+from lambdas.backfill.progress_table import ledgers_remaining, progress_pct
 
 HEALTH_TIMEOUT_S = 1.5
 # Longest OHLCV answer, in candles: ~1.8 MB of JSON, 27 years of daily candles ("all" at 1d stays valid
@@ -343,11 +344,6 @@ def backfill_task(stream: str, tasks: dict[str, queries.ProgressFacts], earliest
             completed_at=None,
             earliest_data_available=earliest,
         )
-    span = row.target_ledger - row.start_ledger
-    if span > 0:
-        progress = 100.0 * (row.target_ledger - row.current_ledger) / span
-    else:
-        progress = 100.0 if row.status == "completed" else 0.0
     # Never earlier than what the candles show, nor than the task's own (checked) claim.
     claims = [d for d in (earliest, row.earliest_data_available) if d is not None]
     return BackfillTaskOut(
@@ -356,8 +352,9 @@ def backfill_task(stream: str, tasks: dict[str, queries.ProgressFacts], earliest
         start_ledger=row.start_ledger,
         target_ledger=row.target_ledger,
         current_ledger=row.current_ledger,
-        progress_pct=round(min(100.0, max(0.0, progress)), 2),
-        ledgers_remaining=max(0, row.current_ledger - row.start_ledger),
+        # One definition with the CLI's `status` (lambdas/backfill/progress_table.py, docs/backfill.md).
+        progress_pct=progress_pct(row.start_ledger, row.target_ledger, row.current_ledger),
+        ledgers_remaining=ledgers_remaining(row.start_ledger, row.current_ledger),
         last_push_at=row.last_push_at,
         completed_at=row.completed_at,
         earliest_data_available=max(claims) if earliest is not None else None,

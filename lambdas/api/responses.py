@@ -108,7 +108,7 @@ class BackfillTaskOut(Body):
     start_ledger: int | None = Field(description="Lowest ledger the task walks down to")
     target_ledger: int | None = Field(description="Ledger the task started from (it walks backwards)")
     current_ledger: int | None = Field(description="Lowest ledger reached so far (a floor)")
-    progress_pct: float | None = Field(description="(target - current) / (target - start) × 100")
+    progress_pct: float | None = Field(description="(target - current + 1) / (target - start + 1) × 100")
     ledgers_remaining: int | None = Field(description="current - start")
     last_push_at: datetime | None
     completed_at: datetime | None

@@ -50,13 +50,27 @@ class ProgressRow:
 
     @property
     def progress_pct(self) -> float:
-        span = self.target_ledger - self.start_ledger + 1
-        done = self.target_ledger - self.current_ledger + 1 if self.current_ledger <= self.target_ledger else 0
-        return round(100.0 * max(0, done) / span, 2) if span > 0 else 100.0
+        return progress_pct(self.start_ledger, self.target_ledger, self.current_ledger)
 
     @property
     def ledgers_remaining(self) -> int:
-        return max(0, self.current_ledger - self.start_ledger)
+        return ledgers_remaining(self.start_ledger, self.current_ledger)
+
+
+def progress_pct(start_ledger: int, target_ledger: int, current_ledger: int) -> float:
+    """Share of `[start, target]` known complete: every ledger of `[current, target]` is ingested, so
+    `target − current + 1` of `target − start + 1` are done (the reference's `(target − current) /
+    (target − start)` showed 0 % with the first ledger written). `current > target`: nothing yet."""
+    span = target_ledger - start_ledger + 1
+    if span <= 0:
+        return 100.0
+    done = min(span, max(0, target_ledger - current_ledger + 1))
+    return round(100.0 * done / span, 2)
+
+
+def ledgers_remaining(start_ledger: int, current_ledger: int) -> int:
+    """Ledgers below the watermark still to do: `[start, current)`."""
+    return max(0, current_ledger - start_ledger)
 
 
 def write_progress(client: Any, row: ProgressRow) -> None:

@@ -71,7 +71,7 @@ def test_backfill_status_fields_and_earliest_dates_the_data_supports(call: Call,
     amm = body["soroban_amm"]
     assert amm["task"] == "history" and amm["status"] == "running"
     assert (amm["start_ledger"], amm["target_ledger"], amm["current_ledger"]) == (50_000_000, 63_000_000, 57_000_000)
-    assert amm["progress_pct"] == round(100 * 6_000_000 / 13_000_000, 2) == 46.15
+    assert amm["progress_pct"] == round(100 * 6_000_001 / 13_000_001, 2) == 46.15
     assert amm["ledgers_remaining"] == 7_000_000 and amm["completed_at"] is None
     assert amm["last_push_at"] == "2026-06-18T12:00:00Z"
     assert datetime.fromisoformat(amm["earliest_data_available"]) == amm_data
@@ -94,7 +94,8 @@ def facts(**kw: Any) -> ProgressFacts:
 def test_backfill_section_rules() -> None:
     data = datetime(2024, 6, 1, tzinfo=UTC)
     section = endpoints.backfill_task("sdex", {"history": facts()}, data)
-    assert (section.progress_pct, section.ledgers_remaining, section.earliest_data_available) == (50.0, 50, data)
+    # [60, 110] of [10, 110] is complete: 51 of 101 ledgers (inclusive, like `python -m lambdas.backfill status`).
+    assert (section.progress_pct, section.ledgers_remaining, section.earliest_data_available) == (50.5, 50, data)
     # No candles at all: nothing is claimed, whatever the task stored.
     assert endpoints.backfill_task("sdex", {"history": facts()}, None).earliest_data_available is None
     # A stored claim later than the data stands.

@@ -15,17 +15,20 @@ import pytest
 import zstandard
 from moto import mock_aws
 
+from lambdas.api import handler as api_handler
 from lambdas.backfill.cli import main as cli_main
 from lambdas.backfill.progress_table import live_floor, read_progress
 from lambdas.backfill.run import Plan, RunOptions, WorkQueue, make_plan, run_backfill, windows
 from lambdas.backfill.source import DirectorySource, SourceError, open_source
 from lambdas.common.clickhouse_client import edge_client
+from lambdas.common.edge_clickhouse import FixedClickHouse
 from lambdas.ledger_processor.ingest_files import ingest_files
 from lambdas.ledger_processor.ledger_files import ledger_key_for
 from lambdas.ledger_processor.ledger_ingest import prepare_ledger
 from lambdas.ledger_processor.values import PUBNET_PASSPHRASE
 from lambdas.ledger_processor.writer import write_ledger
 from local.dataplane import MAINNET_FIXTURES, DataPlane, start_dataplane
+from tests.lambdas.api.events import FakeContext, answer, rest_event
 from tests.lambdas.ledger_processor.test_candles_engine import TIERS, fresh_prices, snapshot
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
@@ -102,7 +105,7 @@ def test_interrupted_and_resumed_backfill_gives_the_candles_of_live_ingestion(
     assert (row.status, row.current_ledger, row.start_ledger, row.target_ledger) == ("paused", 63092996, FIRST, LAST)
     assert row.earliest_data_available == datetime.fromtimestamp(1781828531, UTC)
     assert row.ledgers_remaining == 63092996 - FIRST
-    assert row.progress_pct == pytest.approx(100 / 9, abs=0.01)
+    assert row.progress_pct == round(100 / 9, 2)  # 1 of the 9 ledgers of the range is known complete
 
     second = backfill(plane, archive, workers=2, batch_size=1)
     assert not second.interrupted
@@ -116,6 +119,23 @@ def test_interrupted_and_resumed_backfill_gives_the_candles_of_live_ingestion(
     assert third.written == [] and candles(admin) == live
     (row,) = read_progress(admin, "history")
     assert row.status == "paused" and row.current_ledger == 63092996
+
+    # GET /v1/backfill/status reports it, read through the edge as the api identity.
+    reader = edge_client(plane.endpoints_file, "api")
+    api_handler.set_runtime(api_handler.Runtime(clickhouse=FixedClickHouse(reader)))
+    try:
+        status = answer(api_handler.handler(rest_event("GET", "/v1/backfill/status"), FakeContext()))
+    finally:
+        api_handler.set_runtime(None)
+        reader.close()
+    assert status.status == 200
+    assert status.body["realtime_tip_ledger"] == 63092996
+    for stream in ("sdex", "soroban_amm"):
+        section = status.body[stream]
+        assert (section["task"], section["status"]) == ("history", "paused")
+        assert (section["start_ledger"], section["target_ledger"], section["current_ledger"]) == (FIRST, LAST, 63092996)
+        assert section["progress_pct"] == row.progress_pct == round(100 / 9, 2)
+        assert section["ledgers_remaining"] == row.ledgers_remaining == 63092996 - FIRST
 
 
 def test_a_range_the_archive_holds_completes_with_honest_coverage(plane: DataPlane, archive: Path, admin: Any) -> None:
