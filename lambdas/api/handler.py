@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from lambdas.api.params import check_body_schema, parse_inputs, parse_json_body,
 from lambdas.api.responses import ErrorBody
 from lambdas.api.routes import ROUTES, Route
 from lambdas.api.settings import ApiSettings, load_api_settings
+from lambdas.common.runtime_slot import RuntimeSlot
 
 if TYPE_CHECKING:  # edge_clickhouse imports boto3, which only the AWS runtime needs
     from lambdas.common.edge_clickhouse import ClickHouseProvider
@@ -65,9 +65,6 @@ class Runtime:
     settings: ApiSettings | None = None  # None when a caller supplies its own provider (local, tests)
 
 
-_runtime: Runtime | None = None
-
-
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
     settings = load_api_settings(environ)
     # Imported here: boto3 (~0.15 s) is only needed in AWS, where the bundle comes from Secrets Manager.
@@ -76,17 +73,16 @@ def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) ->
     return Runtime(EdgeClickHouse.from_settings(settings, pem_dir=pem_dir), settings)
 
 
+_slot: RuntimeSlot[Runtime] = RuntimeSlot(build_runtime)
+
+
 def runtime() -> Runtime:
-    global _runtime  # noqa: PLW0603 - the warm container's clients, by design
-    if _runtime is None:
-        _runtime = build_runtime(os.environ)
-    return _runtime
+    return _slot.get()
 
 
 def set_runtime(value: Runtime | None) -> None:
     """Replace the module-scope runtime (local data plane, tests; ``None`` rebuilds from the environment)."""
-    global _runtime  # noqa: PLW0603
-    _runtime = value
+    _slot.set(value)
 
 
 # ---- answers --------------------------------------------------------------------------------------------
@@ -219,8 +215,9 @@ def _internal(exc: Exception) -> Response:
     logger.exception("request failed", extra={"path": app.current_event.path, "method": app.current_event.http_method})
     if isinstance(exc, OperationalError | ConnectionError | TimeoutError):
         # The connection broke: rebuild the client (and re-read the mTLS bundle) on the next request.
-        if _runtime is not None:
-            _runtime.clickhouse.invalidate()
+        built = _slot.current()
+        if built is not None:
+            built.clickhouse.invalidate()
         return error_response(errors.upstream_unavailable())
     return error_response(errors.internal_error())
 

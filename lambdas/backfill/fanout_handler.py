@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -46,6 +45,7 @@ from pydantic import Field, field_validator
 from lambdas.backfill.progress_table import ProgressRow, Status, close_time_of, now_utc, read_progress, write_progress
 from lambdas.backfill.source import LedgerSource, S3Source, partition_prefix, partitions
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
+from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import EdgeSettings, load_env_settings
 from lambdas.ledger_processor.candles import PART_COLUMN_TYPES, PART_COLUMNS
 from lambdas.ledger_processor.ledger_files import LEDGERS_PER_PARTITION, ledger_from_key
@@ -422,7 +422,6 @@ class Runtime:
     clickhouse: ClickHouseProvider
 
 
-_runtime: Runtime | None = None
 _reads = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="archive-read")
 
 
@@ -436,17 +435,16 @@ def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) ->
     )
 
 
+_slot: RuntimeSlot[Runtime] = RuntimeSlot(build_runtime)
+
+
 def runtime() -> Runtime:
-    global _runtime  # noqa: PLW0603 - the warm container's clients, by design
-    if _runtime is None:
-        _runtime = build_runtime(os.environ)
-    return _runtime
+    return _slot.get()
 
 
 def set_runtime(value: Runtime | None) -> None:
     """Replace the module-scope runtime (tests, the benchmark; ``None`` rebuilds from the environment)."""
-    global _runtime  # noqa: PLW0603
-    _runtime = value
+    _slot.set(value)
 
 
 @tracer.capture_method

@@ -20,7 +20,6 @@ when the bundle changes or after a connection failure).
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
+from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import IngestSettings, load_ingest_settings
 from lambdas.ledger_processor.ledger_ingest import PoisonLedgerError, ledger_for_key, prepare_ledger
 from lambdas.ledger_processor.writer import WriteResult, write_ledger
@@ -60,9 +60,6 @@ class Runtime:
     clickhouse: ClickHouseProvider
 
 
-_runtime: Runtime | None = None
-
-
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
     settings = load_ingest_settings(environ)
     return Runtime(
@@ -70,17 +67,16 @@ def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) ->
     )
 
 
+_slot: RuntimeSlot[Runtime] = RuntimeSlot(build_runtime)
+
+
 def runtime() -> Runtime:
-    global _runtime  # noqa: PLW0603 - the warm container's clients, by design
-    if _runtime is None:
-        _runtime = build_runtime(os.environ)
-    return _runtime
+    return _slot.get()
 
 
 def set_runtime(value: Runtime | None) -> None:
     """Replace the module-scope runtime (tests; ``None`` rebuilds from the environment on next use)."""
-    global _runtime  # noqa: PLW0603
-    _runtime = value
+    _slot.set(value)
 
 
 def s3_objects(body: str) -> Iterator[tuple[str, str]]:

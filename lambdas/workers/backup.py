@@ -20,7 +20,6 @@ ingestion identity (`prices_writer`, granted BACKUP on `prices.*`, the named col
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from pydantic import Field, field_validator
 
 from lambdas.common import metric_catalog as mc
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
+from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import EdgeSettings, load_env_settings
 from lambdas.workers.publish import CatalogMetrics
 
@@ -244,9 +244,6 @@ class Runtime:
     s3: Any
 
 
-_runtime: Runtime | None = None
-
-
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
     settings = load_env_settings(SETTINGS_MODEL, environ, "backup")
     return Runtime(
@@ -254,17 +251,16 @@ def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) ->
     )
 
 
+_slot: RuntimeSlot[Runtime] = RuntimeSlot(build_runtime)
+
+
 def runtime() -> Runtime:
-    global _runtime  # noqa: PLW0603 - the warm container's clients, by design
-    if _runtime is None:
-        _runtime = build_runtime(os.environ)
-    return _runtime
+    return _slot.get()
 
 
 def set_runtime(value: Runtime | None) -> None:
     """Replace the module-scope runtime (tests; ``None`` rebuilds from the environment on next use)."""
-    global _runtime  # noqa: PLW0603
-    _runtime = value
+    _slot.set(value)
 
 
 def run_backup_job(rt: Runtime, now: datetime) -> dict[str, Any]:

@@ -20,7 +20,6 @@ A table that fails is logged and the others still run; the run then raises, so t
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common import metric_catalog as catalog
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
+from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import load_env_settings
 from lambdas.workers.publish import CatalogMetrics
 from lambdas.workers.settings import RETAINABLE_TABLES, CleanupSettings
@@ -64,25 +64,21 @@ class Runtime:
     clock: Callable[[], datetime] = utc_now
 
 
-_runtime: Runtime | None = None
-
-
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
     settings = load_env_settings(CleanupSettings, environ, "cleanup")
     return Runtime(settings=settings, clickhouse=EdgeClickHouse.from_settings(settings, pem_dir=pem_dir))
 
 
+_slot: RuntimeSlot[Runtime] = RuntimeSlot(build_runtime)
+
+
 def runtime() -> Runtime:
-    global _runtime  # noqa: PLW0603 - the warm container's clients, by design
-    if _runtime is None:
-        _runtime = build_runtime(os.environ)
-    return _runtime
+    return _slot.get()
 
 
 def set_runtime(value: Runtime | None) -> None:
     """Replace the module-scope runtime (tests; ``None`` rebuilds from the environment on next use)."""
-    global _runtime  # noqa: PLW0603
-    _runtime = value
+    _slot.set(value)
 
 
 @dataclass(frozen=True)

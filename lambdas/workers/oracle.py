@@ -22,7 +22,6 @@ client through the mTLS edge (ingestion identity) and the SAC → classic id cac
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common import metric_catalog as catalog
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
+from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import load_env_settings
 from lambdas.workers.publish import CatalogMetrics
 from lambdas.workers.sep40 import (
@@ -85,9 +85,6 @@ class Runtime:
     token_ids: dict[str, str] = field(default_factory=dict)
 
 
-_runtime: Runtime | None = None
-
-
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
     settings = load_env_settings(OracleSettings, environ, "oracle")
     return Runtime(
@@ -97,17 +94,16 @@ def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) ->
     )
 
 
+_slot: RuntimeSlot[Runtime] = RuntimeSlot(build_runtime)
+
+
 def runtime() -> Runtime:
-    global _runtime  # noqa: PLW0603 - the warm container's clients, by design
-    if _runtime is None:
-        _runtime = build_runtime(os.environ)
-    return _runtime
+    return _slot.get()
 
 
 def set_runtime(value: Runtime | None) -> None:
     """Replace the module-scope runtime (tests; ``None`` rebuilds from the environment on next use)."""
-    global _runtime  # noqa: PLW0603
-    _runtime = value
+    _slot.set(value)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ skipped silently.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from cryptography import x509
 from lambdas.common import metric_catalog as catalog
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.mtls import BundleError, parse_bundle
+from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import load_env_settings
 from lambdas.workers.publish import CatalogMetrics
 from lambdas.workers.settings import ProbesSettings
@@ -84,9 +84,6 @@ class Runtime:
     monotonic: Callable[[], float] = time.perf_counter
 
 
-_runtime: Runtime | None = None
-
-
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
     settings = load_env_settings(ProbesSettings, environ, "probes")
     secrets = boto3.client("secretsmanager")
@@ -97,17 +94,16 @@ def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) ->
     )
 
 
+_slot: RuntimeSlot[Runtime] = RuntimeSlot(build_runtime)
+
+
 def runtime() -> Runtime:
-    global _runtime  # noqa: PLW0603 - the warm container's clients, by design
-    if _runtime is None:
-        _runtime = build_runtime(os.environ)
-    return _runtime
+    return _slot.get()
 
 
 def set_runtime(value: Runtime | None) -> None:
     """Replace the module-scope runtime (tests; ``None`` rebuilds from the environment on next use)."""
-    global _runtime  # noqa: PLW0603
-    _runtime = value
+    _slot.set(value)
 
 
 # -- pure computations -------------------------------------------------------------------------------------------
