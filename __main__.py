@@ -199,16 +199,13 @@ dashboard = Dashboard(
     DashboardArgs(
         name_prefix=settings.name_prefix,
         region=settings.aws_region,
-        ingest_queue_name=ingest.queue_arn.apply(lambda arn: arn.rsplit(":", 1)[-1]),
-        ingest_dlq_name=ingest.dlq_arn.apply(lambda arn: arn.rsplit(":", 1)[-1]),
+        ingest_queue_name=ingest.queue_name,
+        ingest_dlq_name=ingest.dlq_name,
         ingest_function_name=ingest.function_name,
         ingest_lag_alarm_seconds=settings.ingest.alarm_oldest_message_age_seconds,
         worker_function_names={**workers.function_names, "backup": backups.function_name},
         probe_alarms=settings.workers.alarms,
-        # ApiName is the REST API's name, which components/api.py derives as "<prefix>-api" (a test checks it).
-        api=ApiDashboardRefs(
-            api_name=f"{settings.name_prefix}-api", function_name=api.function_name, stage_name=api.stage_name
-        ),
+        api=ApiDashboardRefs(api_name=api.api_name, function_name=api.function_name, stage_name=api.stage_name),
     ),
 )
 
@@ -218,7 +215,7 @@ cost_lines = (
     + api_cost_lines(settings)
     + worker_cost_lines(settings)
     + backup_cost_lines(settings, alarms=len(backups.alarm_names))
-    + monitoring_cost_lines(alarms=len(workers.alarm_names) + len(probe_alarms.alarm_names), dashboards=1)
+    + monitoring_cost_lines(alarms=sum(len(c.alarm_names) for c in (ingest, api, workers, probe_alarms)), dashboards=1)
     + foundation_lines(
         settings, secrets=len(mtls.secret_arns), alarm_email_subscriptions=1 if settings.ops.alarm_email else 0
     )

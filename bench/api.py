@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import random
 import subprocess
 import sys
@@ -62,9 +63,10 @@ class Latencies:
     samples_ms: tuple[float, ...]
 
     def pct(self, q: float) -> float:
-        """Nearest-rank percentile."""
+        """Nearest-rank percentile: the smallest sample with at least q % of the samples at or below it."""
         ordered = sorted(self.samples_ms)
-        rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+        # q * n / 100, not q / 100 * n: 0.07 * 100 is 7.000…01, whose ceiling would skip a rank.
+        rank = max(1, min(len(ordered), math.ceil(q * len(ordered) / 100)))
         return ordered[rank - 1]
 
     @property

@@ -16,16 +16,17 @@ Per sample, the same ledgers along four paths, each rate = ledgers written / sec
 
 * `decode only`: `prepare_ledger` on the archive bytes, in-process — the baseline the ratios divide by;
 * `cli, 1 worker`: what `python -m lambdas.backfill run --workers 1 --batch-size 1` does per batch
-  (`ingest_batch`: decode, three inserts per ledger through the edge) plus its checkpoint rollup;
-* `cli, 2 workers`: the same in the CLI's spawned worker pool (`run._init_worker` / `run._ingest_batch`, one
+  (`ingest.ingest_batch`: decode, then the batch's inserts through the edge) plus its checkpoint rollup;
+* `cli, 2 workers`: the same in the CLI's spawned worker pool (`run.worker_pool` / `run.ingest_in_worker`, one
   ledger per batch). The pool is started once and warmed by a first untimed pass, so process start-up (printed
   apart) is not charged to the rate; the two workers share the machine's cores with the engine and the edge;
 * `fan-out fn`: the fan-out function's range path (`fanout_handler.ingest_range`: one gap query, parallel
   reads, `ledgersPerInsert` ledgers per insert) in one process: the per-function rate. The refreshable views
   roll its output in AWS, so no rollup is timed here.
 
-Also measured: the bytes the fan-out path sends to the edge per ledger (a counting TCP relay in front of it) and
-the gap query over one 64,000-ledger window (what the CLI plans per archive partition).
+Also measured: the inserts per batch at the CLI's default `--batch-size` (one untimed pass; a batch's ledgers
+share one group of inserts), the bytes the fan-out path sends to the edge per ledger (a counting TCP relay in
+front of it) and the gap query over one 64,000-ledger window (what the CLI plans per archive partition).
 
 The projection takes the full history at ~57 M ledgers (the reference system's figure for 2015 to its time of
 writing, reference-system.md and issue 6; the newest fixture, ledger 63,092,996, shows today's tip is higher).
@@ -46,11 +47,10 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,8 @@ import zstandard
 from components.cost import backfill_fanout_estimate
 from components.settings import BackfillEstimateSettings, StackSettings, load_settings
 from lambdas.backfill.fanout_handler import RangeMessage, ingest_range
-from lambdas.backfill.run import DEFAULT_CHECKPOINT_SECONDS, DEFAULT_TASK, _ingest_batch, _init_worker, ingest_batch
+from lambdas.backfill.ingest import ingest_batch
+from lambdas.backfill.run import DEFAULT_BATCH, DEFAULT_CHECKPOINT_SECONDS, DEFAULT_TASK, ingest_in_worker, worker_pool
 from lambdas.backfill.source import DirectorySource
 from lambdas.common.clickhouse_client import edge_client
 from lambdas.common.edge_clickhouse import FixedClickHouse
@@ -185,6 +186,7 @@ class SampleResult:
     pool_startup_seconds: float = 0.0
     egress_kb_per_ledger: float = 0.0
     inserts_per_ledger: dict[str, float] = field(default_factory=dict)
+    inserts_per_cli_batch: float = 0.0  # at the CLI's default --batch-size
 
 
 class _Admin:
@@ -260,15 +262,18 @@ class _Timed:
         return Measurement(ledgers, self.write + self.rollup, self.rollup, self.windows * self.passes if rolled else 0)
 
 
-def measure_cli_one_worker(rig: Rig, sample: Sample, passes: int) -> tuple[Measurement, float]:
-    """`run --workers 1 --batch-size 1`: ingest_batch per ledger in-process, then the checkpoint's rollup."""
+def measure_cli_one_worker(rig: Rig, sample: Sample, passes: int) -> tuple[Measurement, float, float]:
+    """`run --workers 1 --batch-size 1`: ingest_batch per ledger in-process, then the checkpoint's rollup.
+
+    Returns the measurement, the inserts per ledger of those passes, and the inserts per batch of one more,
+    untimed pass at the default `--batch-size` (the sample may fill less than one batch)."""
     client = CountingClient(edge_client(rig.plane.endpoints_file, "ingestion"))
     source = DirectorySource(rig.archive)
     items = sorted(sample.keys.items(), reverse=True)
     timed = _Timed(rig, sample)
 
     def write() -> int:
-        outcomes = [o for item in items for o in ingest_batch(client, source, [item], sample.passphrase)]
+        outcomes = [o for item in items for o in ingest_batch(client, source.read, [item], sample.passphrase)]
         _no_errors(outcomes)
         return len(outcomes)
 
@@ -276,9 +281,16 @@ def measure_cli_one_worker(rig: Rig, sample: Sample, passes: int) -> tuple[Measu
         timed.run(write, client, counted=False)
         client.reset()
         written = sum(timed.run(write, client, counted=True) for _ in range(passes))
+        per_ledger = client.inserts / written
+        rig.admin.fresh_database()
+        client.reset()
+        batches = [items[i : i + DEFAULT_BATCH] for i in range(0, len(items), DEFAULT_BATCH)]
+        for batch in batches:
+            _no_errors(ingest_batch(client, source.read, batch, sample.passphrase))
+        per_batch = client.inserts / len(batches)
     finally:
         client.close()
-    return timed.measurement(written, rolled=True), client.inserts / written
+    return timed.measurement(written, rolled=True), per_ledger, per_batch
 
 
 def _no_errors(outcomes: Sequence[Any]) -> None:
@@ -295,15 +307,10 @@ def measure_cli_pool(rig: Rig, sample: Sample, passes: int, *, workers: int) -> 
     timed = _Timed(rig, sample)
     try:
         t_start = time.perf_counter()
-        with ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=get_context("spawn"),
-            initializer=_init_worker,
-            initargs=(str(rig.plane.endpoints_file), str(rig.archive), sample.passphrase),
-        ) as pool:
+        with worker_pool(workers, str(rig.plane.endpoints_file), str(rig.archive), sample.passphrase) as pool:
 
             def write() -> int:
-                futures: list[Future[Any]] = [pool.submit(_ingest_batch, [item]) for item in items]
+                futures: list[Future[Any]] = [pool.submit(ingest_in_worker, [item]) for item in items]
                 wait(futures)
                 outcomes = [o for f in futures for o in f.result()]
                 _no_errors(outcomes)
@@ -470,8 +477,9 @@ def project(results: Sequence[SampleResult], settings: StackSettings) -> dict[st
     rollup_share = DEFAULT_CHECKPOINT_SECONDS / (DEFAULT_CHECKPOINT_SECONDS + two.rollup_seconds_per_window)
     local_rate = two.write_rate * rollup_share
     round_trip_s = settings.backfill.estimate.write_round_trip_ms / 1000
-    # From a workstation each worker also waits one round trip per insert (the CLI writes ledger by ledger).
-    remote_rate = 2 / (2 / two.write_rate + mainnet.inserts_per_ledger["cli"] * round_trip_s) * rollup_share
+    # From a workstation each worker also waits one round trip per insert; a batch's ledgers share its inserts.
+    cli_inserts_per_ledger = mainnet.inserts_per_cli_batch / DEFAULT_BATCH
+    remote_rate = 2 / (2 / two.write_rate + cli_inserts_per_ledger * round_trip_s) * rollup_share
     measured = BackfillEstimateSettings(
         from_ledger=1,
         to_ledger=FULL_HISTORY_LEDGERS,
@@ -545,7 +553,9 @@ def run(passes: int, samples: Sequence[str], limit: int | None = None) -> dict[s
                 result = SampleResult(sample.name, sample.description, n, passes, size / 1024 / n)
                 gc.collect()
                 result.paths["decode only"] = measure_decode(archive, sample, passes)
-                cli1, result.inserts_per_ledger["cli"] = measure_cli_one_worker(rig, sample, passes)
+                cli1, result.inserts_per_ledger["cli"], result.inserts_per_cli_batch = measure_cli_one_worker(
+                    rig, sample, passes
+                )
                 result.paths["cli, 1 worker"] = cli1
                 result.paths["cli, 2 workers"], result.pool_startup_seconds = measure_cli_pool(
                     rig, sample, passes, workers=2
@@ -617,7 +627,8 @@ def render(report: dict[str, Any], out: Callable[[str], None] = print) -> None:
             f"fan-out fn / cli 1 worker writes {r['fan_out_fn_vs_cli_1_worker_writes']:.2f}x"
         )
         out(
-            f"  inserts per ledger: cli {sample['inserts_per_ledger']['cli']:.2f}, fan-out fn "
+            f"  inserts per ledger: cli {sample['inserts_per_ledger']['cli']:.2f} (--batch-size 1; "
+            f"{sample['inserts_per_cli_batch']:.2f} per batch of {DEFAULT_BATCH}), fan-out fn "
             f"{sample['inserts_per_ledger']['fan-out fn']:.2f}; sent to the edge "
             f"{sample['egress_kb_per_ledger']:.1f} KB per ledger (fan-out path); worker pool start-up "
             f"{sample['pool_startup_seconds']:.2f} s (not in the rate)"
@@ -635,7 +646,7 @@ def render(report: dict[str, Any], out: Callable[[str], None] = print) -> None:
         f"{local['per_core_ledgers_per_s']:.2f} ledgers/s per core; {local['basis']}"
     )
     out(
-        "            writing to a remote box instead (+1 round trip per insert): "
+        f"            writing to a remote box instead (+1 round trip per insert, {DEFAULT_BATCH} ledgers per batch): "
         f"{local['remote_box_rate_ledgers_per_s']:.2f} ledgers/s -> {local['remote_box_days']:.1f} days; "
         f"the reference took {p['reference_days'][0]}-{p['reference_days'][1]} days on one workstation"
     )

@@ -31,10 +31,9 @@ from components.function import FunctionAlarmSettings, MonitoredFunction, Monito
 from components.packaging import BuiltPackage
 from components.settings import ApiSettings
 from lambdas.api.routes import ROUTES, Route
+from lambdas.api.settings import METRICS_NAMESPACE, SERVICE
 
 HANDLER = "lambdas.api.handler.handler"
-SERVICE_NAME = "api"
-METRICS_NAMESPACE = "Prices/Api"
 STAGE_NAME = "live"
 FREE_PLAN = "free"
 # The role API Gateway writes logs with is one per account and region, so its name carries no environment:
@@ -232,6 +231,7 @@ class Api(pulumi.ComponentResource):
     execution_arn: pulumi.Output[str]
     invoke_url: pulumi.Output[str]
     stage_name: pulumi.Output[str]
+    alarm_names: tuple[str, ...]
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     usage_plan_ids: dict[str, pulumi.Output[str]]
@@ -264,7 +264,7 @@ class Api(pulumi.ComponentResource):
         plans = self._usage_plans(rest_api, stage)
         self._smoke_key(plans[FREE_PLAN])
         self._custom_domain(rest_api, stage)
-        self._alarms()
+        self.alarm_names = (*handler.alarm_names, *self._alarms())
 
         self.rest_api_id = rest_api.id
         self.execution_arn = rest_api.execution_arn
@@ -301,7 +301,7 @@ class Api(pulumi.ComponentResource):
                 environment={
                     "CLICKHOUSE_URL": args.clickhouse_url,
                     "MTLS_SECRET_NAME": args.mtls_secret_name,
-                    "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                    "POWERTOOLS_SERVICE_NAME": SERVICE,
                     "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 },
                 statements=pulumi.Output.from_input(args.mtls_secret_arn).apply(handler_statements),
@@ -574,12 +574,15 @@ class Api(pulumi.ComponentResource):
 
     # -- API Gateway alarms (the function's three come with MonitoredFunction) ----------------------------
 
-    def _alarms(self) -> None:
+    def _alarms(self) -> list[str]:
+        """The API Gateway alarms (the function's three are MonitoredFunction's); returns their names."""
         s, api_name = self._args.settings, self._api_name
         actions = [self._args.alarm_topic_arn]
         dimensions = {"ApiName": api_name, "Stage": STAGE_NAME}
+        names: list[str] = []
 
         def alarm(suffix: str, description: str, **kwargs: Any) -> None:
+            names.append(f"{api_name}-{suffix}")
             aws.cloudwatch.MetricAlarm(
                 f"{self._name}-{suffix}",
                 name=f"{api_name}-{suffix}",
@@ -619,7 +622,7 @@ class Api(pulumi.ComponentResource):
             threshold=s.alarm_latency_p95_ms,
         )
         if s.alarm_client_error_rate_pct is None:
-            return
+            return names
 
         def metric(query_id: str, metric_name: str) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
             return aws.cloudwatch.MetricAlarmMetricQueryArgs(
@@ -653,3 +656,4 @@ class Api(pulumi.ComponentResource):
             comparison_operator="GreaterThanThreshold",
             threshold=s.alarm_client_error_rate_pct,
         )
+        return names

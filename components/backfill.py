@@ -21,8 +21,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.function import FunctionAlarmSettings, MonitoredFunction, MonitoredFunctionArgs
-from components.ingest import MAX_VISIBILITY_TIMEOUT_SECONDS, RETENTION_SECONDS, VISIBILITY_TIMEOUT_FACTOR
+from components.ingest import MAX_VISIBILITY_TIMEOUT_SECONDS, VISIBILITY_TIMEOUT_FACTOR
 from components.packaging import BuiltPackage
+from components.queues import dlq_alarm, queue_with_dlq
 from components.settings import BackfillFanOutSettings
 
 HANDLER = "lambdas.backfill.fanout_handler.handler"
@@ -121,23 +122,11 @@ class BackfillFanOut(pulumi.ComponentResource):
         tags = args.tags
         function_name = f"{args.name_prefix}-{SERVICE}"
 
-        dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=f"{args.name_prefix}-backfill-dlq",
-            message_retention_seconds=RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True,
-            tags=tags,
-            opts=child,
-        )
-        queue = aws.sqs.Queue(
-            f"{name}-queue",
-            name=f"{args.name_prefix}-backfill",
-            message_retention_seconds=RETENTION_SECONDS,
+        queue, dlq = queue_with_dlq(
+            name,
+            queue_name=f"{args.name_prefix}-backfill",
             visibility_timeout_seconds=visibility_timeout_seconds(s),
-            sqs_managed_sse_enabled=True,
-            redrive_policy=pulumi.Output.json_dumps(
-                {"deadLetterTargetArn": dlq.arn, "maxReceiveCount": s.max_receive_count}
-            ),
+            max_receive_count=s.max_receive_count,
             tags=tags,
             opts=child,
         )
@@ -176,25 +165,15 @@ class BackfillFanOut(pulumi.ComponentResource):
             scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=s.max_concurrency),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[function]),
         )
-        actions = [args.alarm_topic_arn]
-        aws.cloudwatch.MetricAlarm(
+        dlq_alarm(
             f"{name}-dlq-messages",
-            name=f"{function_name}-dlq-messages",
-            alarm_description=(
+            alarm_name=f"{function_name}-dlq-messages",
+            description=(
                 f"Backfill ranges in the DLQ: they failed {s.max_receive_count} times (poison or missing ledgers, "
                 f"see /aws/lambda/{function_name}); fix, then redrive. The progress watermark stays below them"
             ),
-            alarm_actions=actions,
-            ok_actions=actions,
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            threshold=1,
-            treat_missing_data="notBreaching",
+            dlq=dlq,
+            topic_arn=args.alarm_topic_arn,
             tags=tags,
             opts=child,
         )

@@ -32,11 +32,12 @@ import pulumi_aws as aws
 import pulumi_command as command
 
 from components.alarms import catalog_dimensions
+from components.function import silence_alarm
 from components.packaging import BuiltPackage
 from components.settings import BackupLifecycleSettings, BackupSettings
-from components.workers import ScheduledFunction, ScheduledFunctionArgs
+from components.workers import ScheduledFunction, ScheduledFunctionArgs, read_secrets_statement
 from lambdas.common import metric_catalog as mc
-from schema.rbac import BACKUP_COLLECTION
+from schema.rbac import BACKUP_COLLECTION, COLLECTION_NAME_RE
 
 HANDLER = "lambdas.workers.backup.handler"
 SERVICE = mc.BACKUP_SUCCEEDED.service
@@ -45,7 +46,6 @@ METRICS_NAMESPACE = mc.BACKUP
 LOCK_FILE = ".lock"
 MANIFEST = ".backup"
 _COLLECTION_URL = re.compile(r"^https://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\.s3\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com/$")
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # What may appear inside the script's SQL literal and shell double quotes (collection_url decides the endpoint).
 _LITERAL_SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.:-]+/([A-Za-z0-9._-]+/)*$")
 # What an AWS access key looks like; the script refuses anything else before it reaches SQL text.
@@ -102,12 +102,7 @@ def clickhouse_user_policy(bucket: str, prefix: str) -> dict[str, Any]:
 def backup_job_statements(bucket: str, prefix: str, mtls_secret_arn: str) -> list[dict[str, Any]]:
     """The backup job's own grants: its mTLS bundle, and seeing which backups in the bucket are complete."""
     return [
-        {
-            "Sid": "ReadIngestionMtlsBundle",
-            "Effect": "Allow",
-            "Action": "secretsmanager:GetSecretValue",
-            "Resource": mtls_secret_arn,
-        },
+        read_secrets_statement("ReadIngestionMtlsBundle", [mtls_secret_arn]),
         {
             "Sid": "ListBackupDirectories",
             "Effect": "Allow",
@@ -181,7 +176,7 @@ def named_collection_script(client_command: str, collection: str, url: str) -> s
     """Read an access key id and secret (two lines of stdin), check their shape, and create or update the
     named collection through clickhouse-client. The key never appears in the script or a command line:
     `printf` is a shell builtin, and the SQL reaches clickhouse-client on its stdin."""
-    if not _IDENTIFIER.match(collection):
+    if not COLLECTION_NAME_RE.match(collection):
         raise ValueError(f"named collection {collection!r}: expected a lower-case ClickHouse identifier")
     if not _LITERAL_SAFE_URL.match(url):
         raise ValueError(f"named collection url {url!r}: expected http(s)://host[:port]/[path/] without quotes")
@@ -387,37 +382,25 @@ class Backups(pulumi.ComponentResource):
         # The outcome, not the machinery: no fresh complete backup in the bucket, whatever the job reports.
         stale = f"{args.name_prefix}-backup-stale"
         runs = 2
-        aws.cloudwatch.MetricAlarm(
+        silence_alarm(
             f"{name}-stale",
-            name=stale,
-            alarm_description=(
+            alarm_name=stale,
+            description=(
                 f"No complete backup younger than {s.max_backup_age_hours} h in the bucket for {runs} runs of "
                 f"{args.name_prefix}-backup (or the job stopped publishing). See docs/backups.md and "
                 "docs/runbooks/restore-from-backup.md"
             ),
-            metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="fresh",
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace=mc.BACKUP_SUCCEEDED.namespace,
-                        metric_name=mc.BACKUP_SUCCEEDED.name,
-                        dimensions=catalog_dimensions(mc.BACKUP_SUCCEEDED),
-                        stat="Maximum",
-                        period=s.cadence_period_seconds,
-                    ),
-                    return_data=False,
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="filled", expression="FILL(fresh, 0)", label="Fresh complete backup", return_data=True
-                ),
-            ],
-            evaluation_periods=runs,
-            datapoints_to_alarm=runs,
-            comparison_operator="LessThanThreshold",
-            threshold=1,
-            treat_missing_data="breaching",
-            alarm_actions=[args.alarm_topic_arn],
-            ok_actions=[args.alarm_topic_arn],
+            metric_id="fresh",
+            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                namespace=mc.BACKUP_SUCCEEDED.namespace,
+                metric_name=mc.BACKUP_SUCCEEDED.name,
+                dimensions=catalog_dimensions(mc.BACKUP_SUCCEEDED),
+                stat="Maximum",
+                period=s.cadence_period_seconds,
+            ),
+            label="Fresh complete backup",
+            periods=runs,
+            topic_arn=args.alarm_topic_arn,
             tags=tags,
             opts=child,
         )

@@ -63,10 +63,11 @@ def workload_lines(s: StackSettings) -> list[CostLine]:
         ),
         CostLine(
             "cloudwatch_xray",
-            "custom metrics and other alarms",
-            t.custom_metrics * p.CW_METRIC_PER_MONTH + t.alarms * p.CW_ALARM_STANDARD_PER_MONTH,
-            # The workers' and probes' alarms and the dashboard are itemised by `monitoring_cost_lines`.
-            f"{t.custom_metrics} metrics, {t.alarms} alarms not itemised elsewhere",
+            "custom metrics",
+            t.custom_metrics * p.CW_METRIC_PER_MONTH,
+            # Alarms are counted from the components that create them (`monitoring_cost_lines` and the backup and
+            # fan-out lines), not assumed.
+            f"{t.custom_metrics} metrics",
         ),
         CostLine(
             "cloudwatch_xray",
@@ -174,13 +175,14 @@ def worker_cost_lines(s: StackSettings) -> list[CostLine]:
 
 
 def monitoring_cost_lines(*, alarms: int, dashboards: int) -> list[CostLine]:
-    """Alarms counted from the components that create them (one metric each, standard resolution) and the
-    dashboards. The free tier's dashboards are not deducted: like every free tier here (components/pricing.py)
-    they are assumed used by the partner in the shared account."""
+    """The alarms of ingest, API, workers and probes, counted from the components that create them (one metric
+    each, standard resolution; backup and fan-out alarms are on their own lines), and the dashboards. The free
+    tier's dashboards are not deducted: like every free tier here (components/pricing.py) they are assumed used
+    by the partner in the shared account."""
     return [
         CostLine(
             "cloudwatch_xray",
-            "worker and probe alarms",
+            "ingest, API, worker and probe alarms",
             alarms * p.CW_ALARM_STANDARD_PER_MONTH,
             f"{alarms} standard alarms x ${p.CW_ALARM_STANDARD_PER_MONTH:.2f}",
         ),

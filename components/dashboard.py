@@ -53,19 +53,17 @@ class DashboardArgs:
     api: ApiDashboardRefs | None = None
 
 
-def catalog_metric(metric: MetricDef, values: Mapping[str, str] | None = None, **options: Any) -> list[Any]:
-    """A widget metric row for a catalogued metric: namespace, name, then its exact dimension pairs."""
-    row: list[Any] = [metric.namespace, metric.name]
-    for dimension, value in catalog_dimensions(metric, values).items():
-        row += [dimension, value]
-    return [*row, options] if options else row
-
-
 def aws_metric(namespace: str, name: str, dimensions: Mapping[str, pulumi.Input[str]], **options: Any) -> list[Any]:
+    """A widget metric row: namespace, name, the dimension pairs, then the row's options if any."""
     row: list[Any] = [namespace, name]
     for dimension, value in dimensions.items():
         row += [dimension, value]
     return [*row, options] if options else row
+
+
+def catalog_metric(metric: MetricDef, values: Mapping[str, str] | None = None, **options: Any) -> list[Any]:
+    """A widget metric row for a catalogued metric, with the exact dimension set it is published with."""
+    return aws_metric(metric.namespace, metric.name, catalog_dimensions(metric, values), **options)
 
 
 def threshold_line(label: str, value: float, *, right: bool = False) -> dict[str, Any]:

@@ -57,6 +57,46 @@ def check_alarm_window(what: str, period_seconds: int, evaluation_periods: int) 
         )
 
 
+def silence_alarm(
+    resource_name: str,
+    *,
+    alarm_name: str,
+    description: str,
+    metric_id: str,
+    metric: aws.cloudwatch.MetricAlarmMetricQueryMetricArgs,
+    label: str,
+    periods: int,
+    topic_arn: pulumi.Input[str],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+) -> aws.cloudwatch.MetricAlarm:
+    """An alarm for something that must keep happening: `FILL(metric, 0) < 1` for `periods` periods in a row.
+
+    A dead publisher emits no datapoint at all, and `treat_missing_data=breaching` alone did not fire in the
+    reference system (reference-system.md §13.8); the FILL makes silence a 0, and both are kept.
+    """
+    return aws.cloudwatch.MetricAlarm(
+        resource_name,
+        name=alarm_name,
+        alarm_description=description,
+        metric_queries=[
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(id=metric_id, metric=metric, return_data=False),
+            aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                id="filled", expression=f"FILL({metric_id}, 0)", label=label, return_data=True
+            ),
+        ],
+        evaluation_periods=periods,
+        datapoints_to_alarm=periods,
+        comparison_operator="LessThanThreshold",
+        threshold=1,
+        treat_missing_data="breaching",
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        tags=dict(tags),
+        opts=opts,
+    )
+
+
 @dataclass(frozen=True)
 class FunctionAlarmSettings:
     """How the three standard alarms judge one function."""
@@ -236,36 +276,24 @@ class MonitoredFunction(pulumi.ComponentResource):
             threshold=args.timeout_seconds * 1000 * a.duration_pct_of_timeout / 100,
             treat_missing_data="notBreaching",
         )
-        # FILL(…, 0) because a dead function emits no datapoint at all, and `breaching` alone did not fire in
-        # the reference system (reference-system.md §13.8); keep both.
-        alarm(
-            "no-invocations",
-            f"No {fn} invocation in {a.no_invocations_periods} x {a.no_invocations_period_seconds} s: its trigger "
-            "(schedule, queue or API) or the function itself is down",
-            metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="invocations",
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace="AWS/Lambda",
-                        metric_name="Invocations",
-                        dimensions={"FunctionName": fn},
-                        stat="Sum",
-                        period=a.no_invocations_period_seconds,
-                    ),
-                    return_data=False,
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="filled",
-                    expression="FILL(invocations, 0)",
-                    label="Invocations (0 when missing)",
-                    return_data=True,
-                ),
-            ],
-            evaluation_periods=a.no_invocations_periods,
-            datapoints_to_alarm=a.no_invocations_periods,
-            comparison_operator="LessThanThreshold",
-            threshold=1,
-            treat_missing_data="breaching",
+        silence_alarm(
+            f"{name}-no-invocations",
+            alarm_name=f"{fn}-no-invocations",
+            description=f"No {fn} invocation in {a.no_invocations_periods} x {a.no_invocations_period_seconds} s: "
+            "its trigger (schedule, queue or API) or the function itself is down",
+            metric_id="invocations",
+            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                namespace="AWS/Lambda",
+                metric_name="Invocations",
+                dimensions={"FunctionName": fn},
+                stat="Sum",
+                period=a.no_invocations_period_seconds,
+            ),
+            label="Invocations (0 when missing)",
+            periods=a.no_invocations_periods,
+            topic_arn=args.alarm_topic_arn,
+            tags=tags,
+            opts=child,
         )
 
         self.function_name = function.name

@@ -21,12 +21,12 @@ import pulumi_aws as aws
 
 from components.function import FunctionAlarmSettings, MonitoredFunction, MonitoredFunctionArgs
 from components.packaging import BuiltPackage
+from components.queues import dlq_alarm, queue_with_dlq
 from components.settings import IngestSettings, PartnerSettings
 
 HANDLER = "lambdas.ledger_processor.handler.handler"
 METRICS_NAMESPACE = "Prices/Ingest"
 SERVICE_NAME = "ledger-processor"
-RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum, on the queue and the DLQ
 # AWS: for an SQS event source set the visibility timeout to at least 6x the function timeout (plus the
 # batching window), so a message is not redelivered while a retried invocation still holds it.
 VISIBILITY_TIMEOUT_FACTOR = 6
@@ -111,7 +111,10 @@ def processor_statements(*, bucket_name: str, secret_arn: str, queue_arn: str) -
 class Ingest(pulumi.ComponentResource):
     queue_url: pulumi.Output[str]
     queue_arn: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
     dlq_arn: pulumi.Output[str]
+    dlq_name: pulumi.Output[str]
+    alarm_names: tuple[str, ...]
     function_name: pulumi.Output[str]
     function_arn: pulumi.Output[str]
     code_sha256: str
@@ -124,24 +127,11 @@ class Ingest(pulumi.ComponentResource):
         function_name = f"{args.name_prefix}-{SERVICE_NAME}"
 
         # -- queue, DLQ, partner subscription -------------------------------------------------------------
-        dlq = aws.sqs.Queue(
-            f"{name}-dlq",
-            name=f"{args.name_prefix}-ingest-dlq",
-            message_retention_seconds=RETENTION_SECONDS,
-            sqs_managed_sse_enabled=True,
-            tags=tags,
-            opts=child,
-        )
-        queue = aws.sqs.Queue(
-            f"{name}-queue",
-            name=f"{args.name_prefix}-ingest",
-            message_retention_seconds=RETENTION_SECONDS,
+        queue, dlq = queue_with_dlq(
+            name,
+            queue_name=f"{args.name_prefix}-ingest",
             visibility_timeout_seconds=visibility_timeout_seconds(s),
-            # SSE-SQS, not SSE-KMS with the AWS-managed key: SNS can deliver to it without a KMS grant.
-            sqs_managed_sse_enabled=True,
-            redrive_policy=pulumi.Output.json_dumps(
-                {"deadLetterTargetArn": dlq.arn, "maxReceiveCount": s.max_receive_count}
-            ),
+            max_receive_count=s.max_receive_count,
             tags=tags,
             opts=child,
         )
@@ -214,8 +204,10 @@ class Ingest(pulumi.ComponentResource):
 
         # -- the queue's own alarms (the function's three are MonitoredFunction's) ------------------------
         actions = [args.alarm_topic_arn]
+        queue_alarms: list[str] = []
 
         def alarm(suffix: str, description: str, **kwargs: Any) -> None:
+            queue_alarms.append(f"{function_name}-{suffix}")
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{suffix}",
                 name=f"{function_name}-{suffix}",
@@ -242,25 +234,26 @@ class Ingest(pulumi.ComponentResource):
             threshold=s.alarm_oldest_message_age_seconds,
             treat_missing_data="notBreaching",
         )
-        alarm(
-            "dlq-messages",
-            f"Messages in the ingest DLQ: ledgers failed {s.max_receive_count} times; inspect, fix, then redrive",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            statistic="Maximum",
-            period=300,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            threshold=1,
-            treat_missing_data="notBreaching",
+        queue_alarms.append(f"{function_name}-dlq-messages")
+        dlq_alarm(
+            f"{name}-dlq-messages",
+            alarm_name=f"{function_name}-dlq-messages",
+            description=f"Messages in the ingest DLQ: ledgers failed {s.max_receive_count} times; inspect, fix, then "
+            "redrive (docs/runbooks/poison-ledger-dlq.md)",
+            dlq=dlq,
+            topic_arn=args.alarm_topic_arn,
+            tags=tags,
+            opts=child,
         )
 
         self.queue_url = queue.url
         self.queue_arn = queue.arn
+        self.queue_name = queue.name
         self.dlq_arn = dlq.arn
+        self.dlq_name = dlq.name
         self.function_name = processor.function_name
         self.function_arn = processor.function_arn
+        self.alarm_names = (*processor.alarm_names, *queue_alarms)
         self.code_sha256 = args.code.sha256_b64
         self.register_outputs(
             {

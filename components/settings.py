@@ -274,7 +274,6 @@ class TrafficSettings(_Model):
     ingest_lambda_avg_ms: float = Field(default=400, gt=0)  # memory: `ingest.memoryMb`
     log_ingest_gb_per_month: float = Field(default=5, ge=0)
     custom_metrics: int = Field(default=20, ge=0)
-    alarms: int = Field(default=20, ge=0)
     xray_traces_per_month: int = Field(default=1_000_000, ge=0)
     secret_api_calls_per_month: int = Field(default=100_000, ge=0)
     s3_get_requests_per_month: int = Field(default=453_600, ge=0)

@@ -24,7 +24,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.alarms import catalog_dimensions
-from components.function import FunctionAlarmSettings, MonitoredFunction, MonitoredFunctionArgs
+from components.function import FunctionAlarmSettings, MonitoredFunction, MonitoredFunctionArgs, silence_alarm
 from components.packaging import BuiltPackage
 from components.settings import ScheduledWorkerSettings, WorkersSettings
 from lambdas.common import metric_catalog as mc
@@ -277,37 +277,25 @@ class Workers(pulumi.ComponentResource):
         # the oracle must write prices, not just return. FILL because silence is exactly the failure.
         oracle_cadence = s.oracle.cadence_period_seconds
         no_prices = f"{prefix}-oracle-no-prices"
-        aws.cloudwatch.MetricAlarm(
+        silence_alarm(
             f"{name}-oracle-no-prices",
-            name=no_prices,
-            alarm_description=(
+            alarm_name=no_prices,
+            description=(
                 f"{prefix}-oracle wrote no oracle price in {s.oracle.missed_runs_to_alarm} runs: Soroban RPC down, "
                 "contracts changed, or every asset failing (see OracleAssetFailures). "
                 "What to do: docs/operations.md#oracle-no-prices"
             ),
-            metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="written",
-                    metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
-                        namespace=mc.ORACLE_PRICES_WRITTEN.namespace,
-                        metric_name=mc.ORACLE_PRICES_WRITTEN.name,
-                        dimensions=catalog_dimensions(mc.ORACLE_PRICES_WRITTEN),
-                        stat="Sum",
-                        period=oracle_cadence,
-                    ),
-                    return_data=False,
-                ),
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="filled", expression="FILL(written, 0)", label="Oracle prices written", return_data=True
-                ),
-            ],
-            evaluation_periods=s.oracle.no_invocations_periods,
-            datapoints_to_alarm=s.oracle.no_invocations_periods,
-            comparison_operator="LessThanThreshold",
-            threshold=1,
-            treat_missing_data="breaching",
-            alarm_actions=[args.alarm_topic_arn],
-            ok_actions=[args.alarm_topic_arn],
+            metric_id="written",
+            metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                namespace=mc.ORACLE_PRICES_WRITTEN.namespace,
+                metric_name=mc.ORACLE_PRICES_WRITTEN.name,
+                dimensions=catalog_dimensions(mc.ORACLE_PRICES_WRITTEN),
+                stat="Sum",
+                period=oracle_cadence,
+            ),
+            label="Oracle prices written",
+            periods=s.oracle.no_invocations_periods,
+            topic_arn=args.alarm_topic_arn,
             tags=args.tags,
             opts=child,
         )

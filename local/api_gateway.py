@@ -576,6 +576,8 @@ def local_api_handler(endpoints: Mapping[str, Any] | str | Path) -> Handler:
 
 def chart_page(api_url: str) -> LocalRoute:
     """`GET /chart[?asset=&granularity=&timeframe=]`: the candle chart page, made from the API at `api_url`."""
+    import requests  # noqa: PLC0415
+
     from local.chart import ChartError, busiest_asset, fetch_chart, render_html  # noqa: PLC0415
 
     def page(query: Mapping[str, str]) -> HttpResponse:
@@ -585,10 +587,17 @@ def chart_page(api_url: str) -> LocalRoute:
                 api_url, asset, timeframe=query.get("timeframe", "all"), granularity=query.get("granularity", "1d")
             )
         except ChartError as exc:
-            return HttpResponse(exc.status, [("Content-Type", "text/plain; charset=utf-8")], str(exc).encode())
+            return _text(exc.status, str(exc))
+        except requests.RequestException as exc:
+            # The API the page reads is this very server: a failure to reach it is a bad gateway, not a hang-up.
+            return _text(502, f"the chart could not read the API at {api_url}: {exc}")
         return HttpResponse(200, [("Content-Type", "text/html; charset=utf-8")], render_html(chart).encode())
 
     return page
+
+
+def _text(status: int, message: str) -> HttpResponse:
+    return HttpResponse(status, [("Content-Type", "text/plain; charset=utf-8")], message.encode())
 
 
 @contextlib.contextmanager
@@ -634,7 +643,7 @@ def fixture_stack(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Serve the API on its own, against a data plane that is already up (`make run`, the API benchmark)."""
+    """Serve the API on its own against a data plane that is already up (the API benchmark's load processes)."""
     parser = argparse.ArgumentParser(prog="python -m local.api_gateway", description=__doc__.splitlines()[0])
     parser.add_argument("--endpoints", type=Path, default=Path(".local/endpoints.json"))
     parser.add_argument("--port", type=int, default=0, help="0 = a free port")

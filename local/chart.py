@@ -132,12 +132,15 @@ def listed_assets(api_url: str, session: requests.Session, max_pages: int = 10) 
 def busiest_asset(api_url: str, session: requests.Session | None = None) -> tuple[str, int]:
     """The asset with the most trades in its monthly candles, among those the API lists (and `native`,
     which is priced even when the listing is still empty): (asset, trades)."""
-    http = session or requests.Session()
+    if session is None:
+        # Closed when done: a kept-alive connection left open would hold a server thread of the API.
+        with requests.Session() as own:
+            return busiest_asset(api_url, own)
     best: tuple[str, int] | None = None
-    for asset in dict.fromkeys(["native", *listed_assets(api_url, http)]):
+    for asset in dict.fromkeys(["native", *listed_assets(api_url, session)]):
         query = urlencode({"timeframe": "all", "granularity": "1M"})
         url = f"{api_url.rstrip('/')}/v1/assets/{quote(asset, safe=':')}/ohlcv?{query}"
-        response = http.get(url, timeout=REQUEST_TIMEOUT_S)
+        response = session.get(url, timeout=REQUEST_TIMEOUT_S)
         if response.status_code != 200:
             continue
         trades = sum(int(c.get("trade_count") or 0) for c in response.json().get("candles", []))
@@ -298,12 +301,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--granularity", default="1d")
     parser.add_argument("--out", type=Path, default=None, help="default: <endpoints dir>/chart-<asset>.html")
     args = parser.parse_args(argv)
+    if not args.endpoints.is_file():
+        parser.error(f"--endpoints {args.endpoints}: no such file; start the data plane first (make run)")
     endpoints = json.loads(args.endpoints.read_text(encoding="utf-8"))
     if "api_url" not in endpoints:
-        print(f"{args.endpoints} has no api_url: is `make run` up?", file=sys.stderr)
-        return 2
-    asset = args.asset or busiest_asset(endpoints["api_url"])[0]
-    chart = fetch_chart(endpoints["api_url"], asset, timeframe=args.timeframe, granularity=args.granularity)
+        parser.error(f"--endpoints {args.endpoints} has no api_url: is `make run` up?")
+    try:
+        asset = args.asset or busiest_asset(endpoints["api_url"])[0]
+        chart = fetch_chart(endpoints["api_url"], asset, timeframe=args.timeframe, granularity=args.granularity)
+    except (ChartError, requests.RequestException) as exc:
+        print(f"no chart: {exc}", file=sys.stderr)
+        return 1
     if args.out:
         args.out.write_text(render_html(chart), encoding="utf-8")
         path = args.out

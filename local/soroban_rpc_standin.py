@@ -50,7 +50,6 @@ PUBNET = "Public Global Stellar Network ; September 2015"
 
 AssetKey = tuple[str, str]  # ("Stellar", "C…") | ("Other", "BTC")
 Fault = Literal["rpc_error", "http_500", "host_error", "malformed_xdr", "no_results"]
-FAULTS: tuple[str, ...] = ("rpc_error", "http_500", "host_error", "malformed_xdr", "no_results")
 
 
 @dataclass

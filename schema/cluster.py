@@ -3,10 +3,10 @@
 A pure function over the statements of `schema/NNN_*.sql` (and over the access-model SQL of
 `schema.rbac`): each statement is tokenised and classified (CREATE DATABASE / TABLE / VIEW /
 MATERIALIZED VIEW / DICTIONARY, ALTER, DROP, TRUNCATE, INSERT), then edited at known positions only —
-an `ON CLUSTER` clause after the object name, the engine clause, one setting name. Everything else,
-view bodies included, is copied byte for byte. A statement the renderer does not understand is an
-error naming the migration, never a silent pass-through, so a new migration either renders correctly
-or stops the deployment.
+an `ON CLUSTER` clause after the object name, the engine clause, one setting name, `SYNC` after a DROP
+(on-cluster mode). Everything else, view bodies included, is copied byte for byte. A statement the renderer
+does not understand is an error naming the migration, never a silent pass-through, so a new migration either
+renders correctly or stops the deployment.
 
 Two modes (docs/cluster.md explains the choice):
 

@@ -25,8 +25,9 @@ _PRIVILEGES = frozenset(
     {"SELECT", "INSERT", "OPTIMIZE", "ALTER DELETE", "ALTER UPDATE", "SHOW TABLES", "BACKUP", "NAMED COLLECTION"}
 )
 _OBJECT_RE = re.compile(r"^(?:[a-z_][a-z0-9_]*)\.(?:\*|[a-z_][a-z0-9_]*)$")
-# A named collection is granted by its bare name (`GRANT NAMED COLLECTION ON <name>`), never with a wildcard.
-_COLLECTION_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# A named collection is granted by its bare name (`GRANT NAMED COLLECTION ON <name>`), never with a wildcard;
+# components/backups.py and schema/restore.py hold collection names to the same shape before they reach SQL text.
+COLLECTION_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 # The server's named collection holding the backup bucket's URL and key (components/backups.py creates it).
 BACKUP_COLLECTION = "prices_backups"
@@ -123,7 +124,7 @@ def parse_grant(grant: str) -> tuple[tuple[str, ...], str]:
             raise AccessModelError(f"privilege {p!r} in grant {grant!r} is not in {sorted(_PRIVILEGES)}")
     obj = m.group(2)
     if "NAMED COLLECTION" in privs:
-        if privs != ("NAMED COLLECTION",) or not _COLLECTION_RE.match(obj):
+        if privs != ("NAMED COLLECTION",) or not COLLECTION_NAME_RE.match(obj):
             raise AccessModelError(f"grant {grant!r}: NAMED COLLECTION is granted alone, on one collection's name")
         return privs, obj
     if not _OBJECT_RE.match(obj):

@@ -27,6 +27,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from schema.migrations import all_statements
+from schema.rbac import BACKUP_COLLECTION, COLLECTION_NAME_RE
 
 DATABASE = "prices"
 _CREATE_TABLE = re.compile(rf"^CREATE TABLE IF NOT EXISTS {DATABASE}\.(\w+)\b", re.IGNORECASE)
@@ -85,6 +86,12 @@ def check_object_name(name: str) -> str:
     return name
 
 
+def check_collection_name(name: str) -> str:
+    if not COLLECTION_NAME_RE.match(name):
+        raise RestoreInputError(f"named collection {name!r}: expected lowercase [a-z][a-z0-9_]*, at most 63 characters")
+    return name
+
+
 def check_backup_path(path: str) -> str:
     if not BACKUP_PATH.match(path):
         raise RestoreInputError(
@@ -99,7 +106,7 @@ def restore_sql(path: str, *, collection: str, into: str = DATABASE, views: Sequ
     The path and names are validated, not bound: this text is piped into clickhouse-client by an operator.
     """
     check_backup_path(path)
-    check_database_name(collection)
+    check_collection_name(collection)
     check_database_name(into)
     excluded = refreshable_views() if views is None else tuple(views)
     for view in excluded:
@@ -135,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     restore = sub.add_parser("restore-sql", help="print the RESTORE statement (refreshable views left out)")
     restore.add_argument("--path", required=True, help="the backup directory, e.g. clickhouse/prices/20261124T030000Z")
-    restore.add_argument("--collection", default="prices_backups", help="the server's named collection")
+    restore.add_argument("--collection", default=BACKUP_COLLECTION, help="the server's named collection")
     restore.add_argument("--into", default=DATABASE, help="target database (default prices; a drill uses another)")
     verify = sub.add_parser("verify-sql", help="print the per-table row count and checksum query")
     verify.add_argument("--database", default=DATABASE)

@@ -37,7 +37,7 @@ from lambdas.api.responses import (
     SourcePriceOut,
     finite,
 )
-from lambdas.backfill.progress_table import ledgers_remaining, progress_pct
+from lambdas.backfill.progress_table import ProgressRow
 
 HEALTH_TIMEOUT_S = 1.5
 # Longest OHLCV answer, in candles: ~1.8 MB of JSON, 27 years of daily candles ("all" at 1d stays valid
@@ -62,8 +62,6 @@ AUTO_GRANULARITY: tuple[tuple[timedelta, str], ...] = (
     (timedelta(days=30), "4h"),
 )
 AUTO_COARSEST = "1d"
-# Shortest length of a candle, to bound how many a window can hold (a month: 28 days).
-GRANULARITY_SECONDS = {"1m": 60, "15m": 900, "1h": 3600, "4h": 14_400, "1d": 86_400, "1w": 604_800, "1M": 2_419_200}
 
 
 @dataclass(frozen=True)
@@ -262,7 +260,7 @@ def ohlcv_window(
         )
     length = window_end - window_start
     chosen = granularity or next((g for cover, g in AUTO_GRANULARITY if length <= cover), AUTO_COARSEST)
-    count = math.ceil(length.total_seconds() / GRANULARITY_SECONDS[chosen])
+    count = math.ceil(length.total_seconds() / pricing.MIN_BUCKET_SECONDS[chosen])
     if count > MAX_CANDLES:
         raise bad_parameter(
             "granularity" if granularity else "start",
@@ -328,7 +326,7 @@ def get_oracles(inputs: Inputs, client: Any) -> Reply:
     )
 
 
-def backfill_task(stream: str, tasks: dict[str, queries.ProgressFacts], earliest: datetime | None) -> BackfillTaskOut:
+def backfill_task(stream: str, tasks: dict[str, ProgressRow], earliest: datetime | None) -> BackfillTaskOut:
     """One stream's section (reference §9 semantics), with an earliest date the data itself supports."""
     row = next((tasks[name] for name in queries.STREAM_TASKS[stream] if name in tasks), None)
     if row is None:
@@ -348,13 +346,13 @@ def backfill_task(stream: str, tasks: dict[str, queries.ProgressFacts], earliest
     claims = [d for d in (earliest, row.earliest_data_available) if d is not None]
     return BackfillTaskOut(
         task=row.task_name,
-        status=row.status,  # type: ignore[arg-type]  # the table's Enum8 values
+        status=row.status,
         start_ledger=row.start_ledger,
         target_ledger=row.target_ledger,
         current_ledger=row.current_ledger,
         # One definition with the CLI's `status` (lambdas/backfill/progress_table.py, docs/backfill.md).
-        progress_pct=progress_pct(row.start_ledger, row.target_ledger, row.current_ledger),
-        ledgers_remaining=ledgers_remaining(row.start_ledger, row.current_ledger),
+        progress_pct=row.progress_pct,
+        ledgers_remaining=row.ledgers_remaining,
         last_push_at=row.last_push_at,
         completed_at=row.completed_at,
         earliest_data_available=max(claims) if earliest is not None else None,

@@ -40,19 +40,17 @@ from lambdas.api.errors import ApiError
 from lambdas.api.params import check_body_schema, parse_inputs, parse_json_body, validate_body
 from lambdas.api.responses import ErrorBody
 from lambdas.api.routes import ROUTES, Route
-from lambdas.api.settings import ApiSettings, load_api_settings
+from lambdas.api.settings import METRICS_NAMESPACE, SERVICE, ApiSettings, load_api_settings
 from lambdas.common.runtime_slot import RuntimeSlot
 
 if TYPE_CHECKING:  # edge_clickhouse imports boto3, which only the AWS runtime needs
     from lambdas.common.edge_clickhouse import ClickHouseProvider
 
-SERVICE = "api"
-NAMESPACE = "Prices/Api"
 JSON = "application/json"
 NO_STORE = "no-store"
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 # Only what this function calls: ClickHouse over urllib3 (httplib) and Secrets Manager (botocore). The default,
 # every library X-Ray can patch, would import requests, sqlite3, … at cold start for nothing.
 tracer = Tracer(service=SERVICE, patch_modules=("botocore", "httplib"))

@@ -68,9 +68,10 @@ TIERS: Mapping[str, tuple[str, str]] = {
     "1w": ("prices.price_ohlcv_1w", "INTERVAL 1 WEEK"),
     "1M": ("prices.price_ohlcv_1M", "INTERVAL 1 MONTH"),
 }
-# Upper bound of one bucket in seconds (months: 31 days), for the MAX_CANDLES guard.
+# Longest bucket in seconds (months: 31 days): how far back the XLM conversion may look.
 _BUCKET_SECONDS = {"1m": 60, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400, "1w": 604800, "1M": 2678400}
-_MIN_BUCKET_SECONDS = {**_BUCKET_SECONDS, "1M": 28 * 86400}
+# Shortest bucket (months: 28 days): the most buckets a window can hold, for the candle-count guards.
+MIN_BUCKET_SECONDS = {**_BUCKET_SECONDS, "1M": 28 * 86400}
 
 # The shapes the ingestion writes; anything else cannot exist in the tables.
 _ASSET_ID = re.compile(r"^(native|[A-Za-z0-9]{1,12}:G[A-Z2-7]{55}|C[A-Z2-7]{55})$")
@@ -345,7 +346,7 @@ def ohlcv(
     if end_utc <= start_utc:
         raise PricingInputError(f"end: {end_utc.isoformat()} must be after start {start_utc.isoformat()}")
     span = (end_utc - start_utc).total_seconds()
-    if span / _MIN_BUCKET_SECONDS[granularity] > MAX_CANDLES:
+    if span / MIN_BUCKET_SECONDS[granularity] > MAX_CANDLES:
         raise PricingInputError(
             f"start/end: {span / 86400:.1f} days at granularity {granularity} exceed {MAX_CANDLES} candles"
         )

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lambdas.api.cursor import Cursor
+from lambdas.backfill.progress_table import ProgressRow, read_progress
 
 # One row per known asset with the listing's columns; filters, sort and keyset apply on top of it.
 # {only_r} / {only_p}: empty, or a filter on the ids of each side (pushed inside the FULL JOIN, so a lookup of a
@@ -115,18 +116,6 @@ class OracleRow:
     oracle: str
     price_usd: float
     updated_at: datetime
-
-
-@dataclass(frozen=True)
-class ProgressFacts:
-    task_name: str
-    start_ledger: int
-    target_ledger: int
-    current_ledger: int
-    status: str
-    last_push_at: datetime | None
-    earliest_data_available: datetime | None
-    completed_at: datetime | None
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -247,21 +236,10 @@ def latest_oracle_prices(client: Any, asset_id: str) -> list[OracleRow]:
     return [OracleRow(str(name), float(price), utc(at) or datetime.min.replace(tzinfo=UTC)) for name, price, at in rows]
 
 
-def backfill_progress(client: Any) -> dict[str, ProgressFacts]:
-    names = sorted({name for names in STREAM_TASKS.values() for name in names})
-    rows = client.query(
-        """
-        SELECT task_name, start_ledger, target_ledger, current_ledger, toString(status), last_push_at,
-               earliest_data_available, completed_at
-        FROM prices.backfill_progress FINAL
-        WHERE task_name IN {tasks:Array(String)}
-        """,
-        parameters={"tasks": names},
-    ).result_rows
-    return {
-        str(r[0]): ProgressFacts(str(r[0]), int(r[1]), int(r[2]), int(r[3]), str(r[4]), utc(r[5]), utc(r[6]), utc(r[7]))
-        for r in rows
-    }
+def backfill_progress(client: Any) -> dict[str, ProgressRow]:
+    """The progress rows of the tasks ``STREAM_TASKS`` names, by task name (the table holds a handful)."""
+    wanted = {name for names in STREAM_TASKS.values() for name in names}
+    return {row.task_name: row for row in read_progress(client) if row.task_name in wanted}
 
 
 def realtime_tip(client: Any) -> tuple[int, datetime] | None:

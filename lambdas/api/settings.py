@@ -12,7 +12,10 @@ from collections.abc import Mapping
 
 from lambdas.common.settings import EdgeSettings, load_env_settings
 
-FUNCTION = "api"
+# The Powertools service and metrics namespace: the handler's Logger/Metrics/Tracer and the Api component's
+# POWERTOOLS_* variables and PutMetricData grant both take them from here.
+SERVICE = "api"
+METRICS_NAMESPACE = "Prices/Api"
 
 
 class ApiSettings(EdgeSettings):
@@ -20,4 +23,4 @@ class ApiSettings(EdgeSettings):
 
 
 def load_api_settings(environ: Mapping[str, str]) -> ApiSettings:
-    return load_env_settings(ApiSettings, environ, FUNCTION)
+    return load_env_settings(ApiSettings, environ, SERVICE)

@@ -22,11 +22,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from lambdas.backfill.fanout_handler import enqueue_ranges, ranges_top_down, recompute_progress
+from lambdas.backfill.ingest import LedgerOutcome
 from lambdas.backfill.progress_table import live_floor, read_progress
 from lambdas.backfill.run import (
     DEFAULT_BATCH,
     DEFAULT_TASK,
-    LedgerOutcome,
     Plan,
     Reporter,
     RunOptions,
@@ -246,7 +246,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--to", type=int, metavar="LEDGER", help="default: right below the live range")
     run.add_argument("--source", required=True, help="SEP-54 archive: a directory or s3://bucket/prefix")
     run.add_argument("--workers", type=int, default=default_workers())
-    run.add_argument("--batch-size", type=int, default=DEFAULT_BATCH, help="ledgers per work item")
+    run.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH, help="ledgers per work item, written as one group of inserts"
+    )
     run.add_argument("--task", default=DEFAULT_TASK, help="backfill_progress task name")
     run.add_argument("--passphrase", default=PUBNET_PASSPHRASE, help="network passphrase the ledgers must match")
     status = sub.add_parser("status", help="print backfill progress")
@@ -276,9 +278,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = _parser().parse_args(argv)
     stream = out or sys.stderr
     if args.command == "run":
-        if args.workers < 1:
-            stream.write(f"error: --workers must be at least 1, got {args.workers}\n")
-            return 2
+        for flag, value in (("--workers", args.workers), ("--batch-size", args.batch_size)):
+            if value < 1:
+                stream.write(f"error: {flag} must be at least 1, got {value}\n")
+                return 2
         return _run(args, stream)
     if args.command == "fanout":
         return _fanout(args, stream)

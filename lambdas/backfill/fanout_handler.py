@@ -6,11 +6,11 @@ The pieces, in the order a run uses them:
   range first, ten per SendMessageBatch;
 * the function (``handler``: Powertools BatchProcessor over the SQS records) ingests one range per record: the
   range's ledgers without an ``ingested_ledgers`` record (``find_missing``), newest first, read from the SEP-54
-  archive (``ArchiveRangeSource``: one bounded listing, objects prefetched in parallel), decoded with the
-  ingestion code (``prepare_ledger``) and written ``ledgersPerInsert`` at a time (``write_group``: three inserts
-  per group instead of three per ledger over the ~85 ms path to the box). A range with a poison or missing
-  ledger, or that ran out of time, is reported as a batch item failure; SQS redelivers it, and the redelivery
-  writes only what is still missing, so nothing doubles;
+  archive (``S3Source``: one bounded listing, objects prefetched in parallel), decoded and written
+  ``ledgersPerInsert`` at a time (``ingest.ingest_batch``, the CLI's batch path: ``prepare_ledger``, then
+  ``write_group``'s three inserts per group instead of three per ledger over the ~85 ms path to the box). A
+  range with a poison or missing ledger, or that ran out of time, is reported as a batch item failure; SQS
+  redelivers it, and the redelivery writes only what is still missing, so nothing doubles;
 * ``recompute_progress`` (``python -m lambdas.backfill status --recompute``) writes the task's
   ``backfill_progress`` row from ``ingested_ledgers``: parallel functions cannot keep one watermark, so it is
   derived from the highest gap instead.
@@ -24,13 +24,12 @@ and the ClickHouse client through the mTLS edge (``EdgeClickHouse``: bundle from
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,25 +41,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import Field, field_validator
 
+from lambdas.backfill.ingest import ingest_batch
 from lambdas.backfill.progress_table import ProgressRow, Status, close_time_of, now_utc, read_progress, write_progress
-from lambdas.backfill.source import LedgerSource, S3Source, partition_prefix, partitions
+from lambdas.backfill.source import LedgerSource, S3Source
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import EdgeSettings, load_env_settings
-from lambdas.ledger_processor.candles import PART_COLUMN_TYPES, PART_COLUMNS
-from lambdas.ledger_processor.ledger_files import LEDGERS_PER_PARTITION, ledger_from_key
-from lambdas.ledger_processor.ledger_ingest import PoisonLedgerError, PreparedLedger, prepare_ledger
+from lambdas.ledger_processor.ledger_ingest import PoisonLedgerError
 from lambdas.ledger_processor.reconcile import MAX_RANGE, find_missing
-from lambdas.ledger_processor.writer import (
-    INGESTED_COLUMNS,
-    INGESTED_TABLE,
-    INGESTED_TYPES,
-    PARTS_TABLE,
-    UNRESOLVED_COLUMNS,
-    UNRESOLVED_TABLE,
-    UNRESOLVED_TYPES,
-    insert_idempotent,
-)
 
 SERVICE = "backfill-fanout"
 NAMESPACE = "Prices/Backfill"
@@ -174,114 +162,6 @@ def enqueue_ranges(
     return sent
 
 
-# -- the archive: one bounded listing per range -------------------------------------------------------------
-
-
-class ArchiveRangeSource(S3Source):
-    """`S3Source` that lists only the range asked for.
-
-    SEP-54 names start with the one's complement of the ledger, so a partition lists newest first: starting
-    after the key of `last + 1` and stopping below `first` costs one LIST per 1,000 ledgers, where listing
-    the whole partition would cost 64.
-    """
-
-    def locate(self, first: int, last: int) -> dict[int, str]:
-        found: dict[int, str] = {}
-        paginator = self.s3.get_paginator("list_objects_v2")
-        for start in partitions(first, last):
-            lo, hi = max(first, start), min(last, start + LEDGERS_PER_PARTITION - 1)
-            folder = self.prefix + partition_prefix(start)
-            # "~" sorts after "-": past every key of the ledgers above `hi`, before the key of `hi` itself.
-            after = {"StartAfter": f"{folder}{MAX_LEDGER - hi - 1:08X}~"} if hi < MAX_LEDGER else {}
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=folder, **after):
-                done = False
-                for item in page.get("Contents", []):
-                    key = item["Key"]
-                    try:
-                        seq = ledger_from_key(key[len(self.prefix) :])
-                    except ValueError:
-                        continue
-                    if seq < lo:
-                        done = True
-                        break
-                    if seq <= hi:
-                        found[seq] = key
-                if done:
-                    break
-        return found
-
-
-# -- writing a group of ledgers ---------------------------------------------------------------------------
-
-
-def _unresolved_rows(prepared: PreparedLedger) -> list[list[object]]:
-    # The rows writer.write_ledger writes (test_fanout_handler binds the two).
-    return [
-        [u.contract, u.source, u.ledger, u.tx_hash, u.op_index, u.event_index, [str(a) for a in u.amounts]]
-        for u in prepared.trades.unresolved
-    ]
-
-
-def _record_row(prepared: PreparedLedger) -> list[object]:
-    return [
-        prepared.ledger,
-        datetime.fromtimestamp(prepared.close_time, tz=UTC),
-        prepared.file_key,
-        prepared.sha256,
-        prepared.trade_count,
-        prepared.unresolved_count,
-    ]
-
-
-def write_group(client: Any, group: Sequence[PreparedLedger], **retry: Any) -> int:
-    """Write several ledgers in three inserts: candle parts, unresolved swaps, then their records.
-
-    Same rows as ``writer.write_ledger`` ledger by ledger, and the same guarantees: the records go last, so a
-    recorded ledger always has its parts; every insert carries a deduplication token derived from the group's
-    content, so a retried or redelivered group is dropped by the server (and the tables' ReplacingMergeTree
-    keys, which include the ledger, make a duplicate harmless beyond the deduplication window). Returns the
-    number of candle-part rows.
-    """
-    ordered = sorted(group, key=lambda p: p.ledger)
-    if not ordered:
-        return 0
-    digest = hashlib.sha256(
-        "\n".join(f"{p.ledger}:{p.sha256}:{p.parts.content_hash}" for p in ordered).encode()
-    ).hexdigest()
-    parts = [part.row() for p in ordered for part in p.parts.parts]
-    if parts:
-        insert_idempotent(
-            client,
-            PARTS_TABLE,
-            parts,
-            columns=PART_COLUMNS,
-            types=PART_COLUMN_TYPES,
-            token=f"backfill-parts:{digest}",
-            **retry,
-        )
-    unresolved = [row for p in ordered for row in _unresolved_rows(p)]
-    if unresolved:
-        insert_idempotent(
-            client,
-            UNRESOLVED_TABLE,
-            unresolved,
-            columns=UNRESOLVED_COLUMNS,
-            types=UNRESOLVED_TYPES,
-            token=f"backfill-unresolved:{digest}",
-            **retry,
-        )
-    insert_idempotent(
-        client,
-        INGESTED_TABLE,
-        [_record_row(p) for p in ordered],
-        columns=INGESTED_COLUMNS,
-        types=INGESTED_TYPES,
-        token=f"backfill-ingested:{digest}",
-        **retry,
-    )
-    return len(parts)
-
-
 # -- one range ------------------------------------------------------------------------------------------------
 
 
@@ -306,6 +186,19 @@ class RangeResult:
     @property
     def complete(self) -> bool:
         return not self.poison and not self.absent
+
+
+def _prefetched(downloads: Mapping[str, Future[bytes]]) -> Callable[[str], bytes]:
+    """`read` for ``ingest_batch`` over downloads already under way: a failed one is transient (S3, not the
+    ledger), so it stops the range instead of counting as poison."""
+
+    def read(key: str) -> bytes:
+        try:
+            return downloads[key].result()
+        except Exception as exc:
+            raise TransientError(f"cannot read {key}: {exc}") from exc
+
+    return read
 
 
 def ingest_range(
@@ -354,27 +247,22 @@ def ingest_range(
                 )
             # The next group downloads while this one decodes.
             following = fetch(groups[i + 1]) if i + 1 < len(groups) else []
-            prepared: list[PreparedLedger] = []
-            for seq, download in zip(group, pending, strict=True):
-                try:
-                    data = download.result()
-                except Exception as exc:
-                    raise TransientError(f"cannot read {keys[seq]}: {exc}") from exc
-                try:
-                    prepared.append(prepare_ledger(data, keys[seq], passphrase, seq))
-                except PoisonLedgerError as exc:
-                    result.poison[seq] = str(exc)
+            read = _prefetched({keys[seq]: download for seq, download in zip(group, pending, strict=True)})
+            try:
+                outcomes = ingest_batch(clickhouse.client(), read, [(seq, keys[seq]) for seq in group], passphrase)
+            except TransientError:
+                raise
+            except Exception as exc:
+                clickhouse.invalidate()
+                raise TransientError(f"ledgers {group[-1]}-{group[0]}: write failed: {exc}") from exc
             pending = following
-            if prepared:
-                try:
-                    result.parts += write_group(clickhouse.client(), prepared)
-                except Exception as exc:
-                    clickhouse.invalidate()
-                    raise TransientError(
-                        f"ledgers {prepared[-1].ledger}-{prepared[0].ledger}: write failed: {exc}"
-                    ) from exc
-                result.written.extend(p.ledger for p in prepared)
-                result.trades += sum(p.trade_count for p in prepared)
+            for outcome in outcomes:
+                if outcome.error is not None:
+                    result.poison[outcome.ledger] = outcome.error
+                    continue
+                result.written.append(outcome.ledger)
+                result.trades += outcome.trades
+                result.parts += outcome.parts
     finally:
         # Stopped early: downloads nobody will decode are dropped (a running one just finishes).
         for download in (*pending, *following):
@@ -430,7 +318,7 @@ def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) ->
     s3 = boto3.client("s3", region_name=settings.ARCHIVE_REGION)
     return Runtime(
         settings=settings,
-        source=ArchiveRangeSource(settings.archive_bucket, settings.archive_prefix, s3),
+        source=S3Source(settings.archive_bucket, settings.archive_prefix, s3),
         clickhouse=EdgeClickHouse.from_settings(settings, pem_dir=pem_dir),
     )
 

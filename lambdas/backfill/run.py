@@ -1,9 +1,10 @@
-"""Plan and run a backfill: decode each ledger once with the ingestion code, write it through the mTLS edge as
-the writer identity, roll the touched minutes, keep `backfill_progress` current.
+"""Plan and run a backfill: decode each ledger once with the ingestion code, write each batch through the mTLS
+edge as the writer identity (`ingest.ingest_batch`), roll the touched minutes, keep `backfill_progress` current.
 
 Resumable by construction: a ledger counts as done only once its `ingested_ledgers` record is written (after
-its candle parts), so a re-run plans exactly the ledgers without a record. Re-writing a half-written ledger
-reuses the same rows and deduplication tokens, so a crash or Ctrl-C leaves neither a gap nor a double.
+its candle parts), so a re-run plans exactly the ledgers without a record. Re-writing a half-written batch
+writes the same rows (under the same deduplication tokens when the batch is the same; otherwise the
+ReplacingMergeTree keys and FINAL reads keep one copy), so a crash or Ctrl-C leaves neither a gap nor a double.
 Minutes are rolled up at checkpoints; the progress row is written only after its checkpoint's rollup, so a
 resumed run re-rolls the minutes of every ledger recorded after the last checkpoint (`_unrolled_minutes`).
 """
@@ -21,14 +22,13 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 from typing import Any
 
+from lambdas.backfill.ingest import LedgerOutcome, ingest_batch
 from lambdas.backfill.progress_table import ProgressRow, Status, close_time_of, now_utc, read_progress, write_progress
 from lambdas.backfill.source import LedgerSource, open_source
 from lambdas.common.clickhouse_client import edge_client
 from lambdas.ledger_processor.ingest_files import rollup_windows
 from lambdas.ledger_processor.ledger_files import LEDGERS_PER_PARTITION
-from lambdas.ledger_processor.ledger_ingest import PoisonLedgerError, prepare_ledger
 from lambdas.ledger_processor.reconcile import find_missing
-from lambdas.ledger_processor.writer import write_ledger
 from schema.rollups import rollup_range_from_parts
 
 DEFAULT_TASK = "history"
@@ -51,14 +51,6 @@ class Plan:
     def to_write(self) -> int:
         """At most this many ledgers to write (fewer if the archive lacks some)."""
         return self.span - self.already_done
-
-
-@dataclass(frozen=True)
-class LedgerOutcome:
-    ledger: int
-    close_time: int | None
-    trades: int
-    error: str | None = None
 
 
 @dataclass
@@ -159,23 +151,20 @@ def _init_worker(endpoints: str, source_spec: str, passphrase: str) -> None:
     _worker["passphrase"] = passphrase
 
 
-def _ingest_batch(items: Sequence[tuple[int, str]]) -> list[LedgerOutcome]:
-    return ingest_batch(_worker["client"], _worker["source"], items, _worker["passphrase"])
+def worker_pool(workers: int, endpoints: str, source_spec: str, passphrase: str) -> ProcessPoolExecutor:
+    """The run's worker processes, each with its own edge client and source; submit ``ingest_in_worker`` to it."""
+    # spawn, not fork: the parent may hold threads (the progress display, HTTP pools).
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(endpoints, source_spec, passphrase),
+    )
 
 
-def ingest_batch(
-    client: Any, source: LedgerSource, items: Sequence[tuple[int, str]], passphrase: str
-) -> list[LedgerOutcome]:
-    out: list[LedgerOutcome] = []
-    for seq, key in items:
-        try:
-            prepared = prepare_ledger(source.read(key), key, passphrase, seq)
-        except (PoisonLedgerError, OSError) as exc:
-            out.append(LedgerOutcome(seq, None, 0, str(exc)))
-            continue
-        write_ledger(client, prepared)
-        out.append(LedgerOutcome(seq, prepared.close_time, prepared.trade_count))
-    return out
+def ingest_in_worker(items: Sequence[tuple[int, str]]) -> list[LedgerOutcome]:
+    """``ingest_batch`` inside a ``worker_pool`` process, with that process's client and source."""
+    return ingest_batch(_worker["client"], _worker["source"].read, items, _worker["passphrase"])
 
 
 # -- the run ---------------------------------------------------------------------------------------------------
@@ -279,6 +268,8 @@ def run_backfill(plan: Plan, options: RunOptions, reporter: Reporter | None = No
     """Run ``plan``; Ctrl-C (KeyboardInterrupt) pauses cleanly and the same command resumes."""
     if options.workers < 1:
         raise ValueError(f"--workers must be at least 1, got {options.workers}")
+    if options.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {options.batch_size}")
     reporter = reporter or Reporter()
     client = edge_client(options.endpoints, "ingestion")
     report = RunReport(plan)
@@ -296,7 +287,7 @@ def run_backfill(plan: Plan, options: RunOptions, reporter: Reporter | None = No
         batches = queue.batches()
         if options.workers == 1:
             for batch in batches:
-                absorb(ingest_batch(client, source, batch, options.passphrase))
+                absorb(ingest_batch(client, source.read, batch, options.passphrase))
         else:
             _run_pool(options, batches, absorb)
     except KeyboardInterrupt:
@@ -319,17 +310,11 @@ def run_backfill(plan: Plan, options: RunOptions, reporter: Reporter | None = No
 def _run_pool(
     options: RunOptions, batches: Iterator[list[tuple[int, str]]], absorb: Callable[[Sequence[LedgerOutcome]], None]
 ) -> None:
-    # spawn, not fork: the parent may hold threads (the progress display, HTTP pools).
-    with ProcessPoolExecutor(
-        max_workers=options.workers,
-        mp_context=get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(options.endpoints, options.source_spec, options.passphrase),
-    ) as pool:
+    with worker_pool(options.workers, options.endpoints, options.source_spec, options.passphrase) as pool:
         running: set[Future[list[LedgerOutcome]]] = set()
         try:
             for batch in batches:
-                running.add(pool.submit(_ingest_batch, batch))
+                running.add(pool.submit(ingest_in_worker, batch))
                 # Two batches in flight per worker keep every process busy without planning far ahead.
                 while len(running) >= 2 * options.workers:
                     finished, running = _wait(running)

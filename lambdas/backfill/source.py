@@ -72,6 +72,13 @@ class DirectorySource:
 
 @dataclass
 class S3Source:
+    """A SEP-54 archive under an S3 prefix, listed only over the range asked for.
+
+    SEP-54 names start with the one's complement of the ledger, so a partition lists newest first: starting
+    after the key of `last + 1` and stopping below `first` costs one LIST per 1,000 ledgers of the range (the
+    fan-out's 500-ledger ranges take one), where listing each touched partition whole would take 64.
+    """
+
     bucket: str
     prefix: str
     s3: Any
@@ -84,15 +91,25 @@ class S3Source:
         found: dict[int, str] = {}
         paginator = self.s3.get_paginator("list_objects_v2")
         for start in partitions(first, last):
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + partition_prefix(start)):
+            lo, hi = max(first, start), min(last, start + LEDGERS_PER_PARTITION - 1)
+            folder = self.prefix + partition_prefix(start)
+            # "~" sorts after "-": past every key of the ledgers above `hi`, before the key of `hi` itself.
+            after = {"StartAfter": f"{folder}{_MASK - hi - 1:08X}~"} if hi < _MASK else {}
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=folder, **after):
+                done = False
                 for item in page.get("Contents", []):
                     key = item["Key"]
                     try:
                         seq = ledger_from_key(key[len(self.prefix) :])
                     except ValueError:
-                        continue
-                    if first <= seq <= last:
+                        continue  # not an archive file (a multi-ledger batch, a partial upload…)
+                    if seq < lo:
+                        done = True
+                        break
+                    if seq <= hi:
                         found[seq] = key
+                if done:
+                    break
         return found
 
     def read(self, key: str) -> bytes:

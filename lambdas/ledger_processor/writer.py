@@ -74,6 +74,26 @@ def insert_idempotent(
     raise ClickHouseWriteError(f"insert into {table} failed after {attempts} attempts: {last}") from last
 
 
+def unresolved_rows(prepared: PreparedLedger) -> list[list[object]]:
+    """The `unresolved_swaps` rows of a ledger (UNRESOLVED_COLUMNS order)."""
+    return [
+        [u.contract, u.source, u.ledger, u.tx_hash, u.op_index, u.event_index, [str(a) for a in u.amounts]]
+        for u in prepared.trades.unresolved
+    ]
+
+
+def ingested_row(prepared: PreparedLedger) -> list[object]:
+    """The `ingested_ledgers` record of a ledger (INGESTED_COLUMNS order), written after its parts."""
+    return [
+        prepared.ledger,
+        datetime.fromtimestamp(prepared.close_time, tz=UTC),
+        prepared.file_key,
+        prepared.sha256,
+        prepared.trade_count,
+        prepared.unresolved_count,
+    ]
+
+
 def write_ledger(client: Any, prepared: PreparedLedger, **retry: Any) -> WriteResult:
     parts = prepared.parts
     parts_token: str | None = None
@@ -88,10 +108,7 @@ def write_ledger(client: Any, prepared: PreparedLedger, **retry: Any) -> WriteRe
             token=parts_token,
             **retry,
         )
-    unresolved = [
-        [u.contract, u.source, u.ledger, u.tx_hash, u.op_index, u.event_index, [str(a) for a in u.amounts]]
-        for u in prepared.trades.unresolved
-    ]
+    unresolved = unresolved_rows(prepared)
     if unresolved:
         insert_idempotent(
             client,
@@ -102,14 +119,7 @@ def write_ledger(client: Any, prepared: PreparedLedger, **retry: Any) -> WriteRe
             token=f"unresolved:{prepared.ledger}:{prepared.sha256}",
             **retry,
         )
-    record = [
-        prepared.ledger,
-        datetime.fromtimestamp(prepared.close_time, tz=UTC),
-        prepared.file_key,
-        prepared.sha256,
-        prepared.trade_count,
-        prepared.unresolved_count,
-    ]
+    record = ingested_row(prepared)
     record_token = f"ingested:{prepared.ledger}:{prepared.sha256}:{parts.content_hash}"
     insert_idempotent(
         client, INGESTED_TABLE, [record], columns=INGESTED_COLUMNS, types=INGESTED_TYPES, token=record_token, **retry

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from pydantic import Field, field_validator
@@ -37,10 +36,8 @@ from lambdas.common import metric_catalog as mc
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import EdgeSettings, load_env_settings
-from lambdas.workers.publish import CatalogMetrics
+from lambdas.workers.scaffold import worker_powertools
 
-SERVICE = mc.BACKUP_SUCCEEDED.service
-NAMESPACE = mc.BACKUP
 DATABASE = "prices"
 # Backup directories are named by their start time, so they sort by age.
 NAME_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -57,10 +54,7 @@ DAILY_GUARD = timedelta(hours=20)
 RUNNING, CREATED = "CREATING_BACKUP", "BACKUP_CREATED"
 FAILED = frozenset({"BACKUP_FAILED", "BACKUP_CANCELLED"})
 
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
-catalog = CatalogMetrics(metrics, NAMESPACE, SERVICE)
+logger, metrics, tracer, catalog = worker_powertools(mc.BACKUP_SUCCEEDED)
 
 
 class BackupJobSettings(EdgeSettings):

@@ -27,34 +27,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common import metric_catalog as catalog
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import load_env_settings
-from lambdas.workers.publish import CatalogMetrics
+from lambdas.workers.scaffold import utc_now, worker_powertools
 from lambdas.workers.settings import RETAINABLE_TABLES, CleanupSettings
 
-SERVICE = catalog.PARTITIONS_DROPPED.service
-NAMESPACE = catalog.CLEANUP
 SETTINGS_MODEL = CleanupSettings
 DATABASE = "prices"
 _MONTH_ID = re.compile(r"^(\d{4})(0[1-9]|1[0-2])$")
 
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
-publisher = CatalogMetrics(metrics, NAMESPACE, SERVICE)
+logger, metrics, tracer, publisher = worker_powertools(catalog.PARTITIONS_DROPPED)
 
 
 class CleanupError(RuntimeError):
     """At least one table could not be cleaned; the message lists them."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -65,7 +55,7 @@ class Runtime:
 
 
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
-    settings = load_env_settings(CleanupSettings, environ, "cleanup")
+    settings = load_env_settings(CleanupSettings, environ, publisher.service)
     return Runtime(settings=settings, clickhouse=EdgeClickHouse.from_settings(settings, pem_dir=pem_dir))
 
 

@@ -24,18 +24,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lambdas.common import metric_catalog as catalog
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import load_env_settings
-from lambdas.workers.publish import CatalogMetrics
+from lambdas.workers.scaffold import utc_now, worker_powertools
 from lambdas.workers.sep40 import (
     OTHER_SYMBOL_ASSET_IDS,
     USD_CLASSIC_ASSETS,
@@ -53,26 +52,17 @@ from lambdas.workers.sep40 import (
 from lambdas.workers.settings import OracleContractRef, OracleSettings
 from lambdas.workers.soroban_rpc import ContractCallFailed, SorobanRpc, SorobanRpcError
 
-SERVICE = catalog.ORACLE_PRICES_WRITTEN.service
-NAMESPACE = catalog.ORACLE
 SETTINGS_MODEL = OracleSettings
 TABLE = "prices.oracle_prices"
 COLUMNS = ("asset_id", "oracle_name", "timestamp", "price_usd", "raw_data")
 # An observation stamped further in the future than this is not believed (clock skew allowance).
 MAX_FUTURE_SKEW = timedelta(minutes=10)
 
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
-publisher = CatalogMetrics(metrics, NAMESPACE, SERVICE)
+logger, metrics, tracer, publisher = worker_powertools(catalog.ORACLE_PRICES_WRITTEN)
 
 
 class OracleRunError(RuntimeError):
     """The run could not produce a single oracle price (or could not store them)."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -86,7 +76,7 @@ class Runtime:
 
 
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
-    settings = load_env_settings(OracleSettings, environ, "oracle")
+    settings = load_env_settings(OracleSettings, environ, publisher.service)
     return Runtime(
         settings=settings,
         rpc=SorobanRpc(settings.SOROBAN_RPC_URL, settings.NETWORK_PASSPHRASE),

@@ -39,20 +39,18 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from cryptography import x509
 
+from lambdas.backfill.progress_table import ProgressRow, read_progress
 from lambdas.common import metric_catalog as catalog
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.mtls import BundleError, parse_bundle
 from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import load_env_settings
-from lambdas.workers.publish import CatalogMetrics
+from lambdas.workers.scaffold import utc_now, worker_powertools
 from lambdas.workers.settings import ProbesSettings
 
-SERVICE = catalog.DAYS_TO_NOT_AFTER.service
-NAMESPACE = catalog.PROBES
 SETTINGS_MODEL = ProbesSettings
 SECONDS_PER_DAY = 86_400
 # Longest bucket of each tier; the newest candles are looked for within two buckets and a day first, so the
@@ -61,18 +59,11 @@ BUCKET_SECONDS = {"1m": 60, "15m": 900, "1h": 3600, "4h": 14_400, "1d": 86_400, 
 # Backfill tasks still expected to push; paused and completed ones are not.
 PUSHING_STATUSES = frozenset({"running", "error"})
 
-logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
-publisher = CatalogMetrics(metrics, NAMESPACE, SERVICE)
+logger, metrics, tracer, publisher = worker_powertools(catalog.DAYS_TO_NOT_AFTER)
 
 
 class ProbeError(RuntimeError):
     """A probe could not measure its value."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -85,7 +76,7 @@ class Runtime:
 
 
 def build_runtime(environ: Mapping[str, str], *, pem_dir: Path | None = None) -> Runtime:
-    settings = load_env_settings(ProbesSettings, environ, "probes")
+    settings = load_env_settings(ProbesSettings, environ, publisher.service)
     secrets = boto3.client("secretsmanager")
     return Runtime(
         settings=settings,
@@ -143,33 +134,19 @@ def free_disk_pct(disks: Iterable[Disk]) -> float:
     return min(shares)
 
 
-@dataclass(frozen=True)
-class BackfillTask:
-    task_name: str
-    start_ledger: int
-    target_ledger: int
-    current_ledger: int
-    status: str
-    last_push_at: datetime | None
-    started_at: datetime
-
-
-def backfill_progress_pct(tasks: Iterable[BackfillTask]) -> float:
-    """Share of all tasks' ledgers done. A task walks DOWN from ``target_ledger`` to ``start_ledger``
-    (lambdas/backfill/progress_table.py), so ``[current, target]`` is done; with one task this is its own
-    ``progress_pct``."""
-    done = span = 0
+def backfill_progress_pct(tasks: Iterable[ProgressRow]) -> float:
+    """Share of all tasks' ledgers done: each task's own ``progress_pct`` (the formula the backfill CLI and the
+    API report, lambdas/backfill/progress_table.py), weighted by its ledger span."""
+    weighted = span = 0.0
     for task in tasks:
         width = task.target_ledger - task.start_ledger + 1
-        if width <= 0:
-            continue
-        span += width
-        if task.current_ledger <= task.target_ledger:
-            done += min(width, task.target_ledger - max(task.current_ledger, task.start_ledger) + 1)
-    return 100.0 if span == 0 else 100.0 * done / span
+        if width > 0:
+            weighted += task.progress_pct * width
+            span += width
+    return 100.0 if span == 0 else weighted / span
 
 
-def backfill_push_age_seconds(tasks: Iterable[BackfillTask], now: datetime) -> float | None:
+def backfill_push_age_seconds(tasks: Iterable[ProgressRow], now: datetime) -> float | None:
     """Age of the stalest push among tasks still expected to push (a task that never pushed counts from its
     start); None when none is."""
     ages = [age_seconds(now, task.last_push_at or task.started_at) for task in tasks if task.status in PUSHING_STATUSES]
@@ -256,26 +233,6 @@ def timed_probe_write(client: Any, now: datetime, probe_id: str, monotonic: Call
     return latency_ms(started, monotonic())
 
 
-def read_backfill(client: Any) -> list[BackfillTask]:
-    rows = client.query(
-        "SELECT task_name, start_ledger, target_ledger, current_ledger, toString(status), "
-        "toUnixTimestamp(last_push_at), toUnixTimestamp(started_at) "
-        "FROM prices.backfill_progress FINAL ORDER BY task_name"
-    ).result_rows
-    return [
-        BackfillTask(
-            task_name=str(name),
-            start_ledger=int(start),
-            target_ledger=int(target),
-            current_ledger=int(current),
-            status=str(status),
-            last_push_at=None if pushed is None else _utc(pushed),
-            started_at=_utc(started),
-        )
-        for name, start, target, current, status, pushed, started in rows
-    ]
-
-
 # -- the run -----------------------------------------------------------------------------------------------------
 
 
@@ -349,7 +306,7 @@ def probe_clickhouse(rt: Runtime, report: ProbeReport, now: datetime, probe_id: 
         report.publish(catalog.CLICKHOUSE_WRITE_LATENCY_MS, timed_probe_write(client, now, probe_id, rt.monotonic))
 
     def backfill() -> None:
-        tasks = read_backfill(client)
+        tasks = read_progress(client)
         if not tasks:
             report.empty.append("backfill_progress")
             return

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
-from stellar_sdk import StrKey, scval
+from stellar_sdk import scval
 from stellar_sdk import xdr as stellar_xdr
 
 from lambdas.ledger_processor.values import NATIVE, is_classic_identity, sac_contract_id
@@ -150,10 +150,6 @@ def classic_identity_of_token(contract_id: str, token_name: str | None, passphra
     if token_name is None or not is_classic_identity(token_name):
         return None
     return token_name if sac_contract_id(token_name, passphrase) == contract_id else None
-
-
-def is_contract_address(value: str) -> bool:
-    return bool(StrKey.is_valid_contract(value))
 
 
 def _show(value: stellar_xdr.SCVal) -> str:

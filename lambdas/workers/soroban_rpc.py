@@ -1,7 +1,7 @@
 """A small Soroban RPC client: JSON-RPC 2.0 over HTTPS with ``requests``, read-only contract calls.
 
-Only what the oracle worker needs: ``getNetwork`` (to refuse an RPC of another network), ``getLatestLedger``
-and ``simulateTransaction`` of a one-operation ``InvokeHostFunction`` transaction. Simulation executes the
+Only what the oracle worker needs: ``getNetwork`` (to refuse an RPC of another network) and
+``simulateTransaction`` of a one-operation ``InvokeHostFunction`` transaction. Simulation executes the
 call on the RPC's current ledger state without submitting anything, so no key, fee or sequence number is
 involved: the source is the all-zero account, as the JS SDK's contract client does for read calls.
 
@@ -21,7 +21,7 @@ import requests
 from pydantic import ValidationError
 from stellar_sdk import Account, StrKey, TransactionBuilder
 from stellar_sdk import xdr as stellar_xdr
-from stellar_sdk.soroban_rpc import GetLatestLedgerResponse, GetNetworkResponse, SimulateTransactionResponse
+from stellar_sdk.soroban_rpc import GetNetworkResponse, SimulateTransactionResponse
 
 # The all-zero ed25519 account: a syntactically valid source for simulations, never a real signer.
 SIMULATION_SOURCE = StrKey.encode_ed25519_public_key(bytes(32))
@@ -111,9 +111,6 @@ class SorobanRpc:
 
     def get_network(self) -> GetNetworkResponse:
         return _validated("getNetwork", GetNetworkResponse, self.call("getNetwork"))
-
-    def get_latest_ledger(self) -> GetLatestLedgerResponse:
-        return _validated("getLatestLedger", GetLatestLedgerResponse, self.call("getLatestLedger"))
 
     def invocation_xdr(self, contract_id: str, function: str, args: Sequence[stellar_xdr.SCVal]) -> str:
         """Base64 TransactionEnvelope of a one-operation invocation of ``contract_id.function(args)``."""

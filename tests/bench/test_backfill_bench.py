@@ -31,8 +31,9 @@ def test_every_path_wrote_the_whole_sample_once_per_pass(report: dict[str, Any])
     assert sample["paths"]["cli, 1 worker"]["rollup_windows"] > 0
     assert sample["paths"]["fan-out fn"]["rollup_seconds"] == 0
     assert 0 < sample["paths"]["fan-out fn"]["wait_seconds"] < sample["paths"]["fan-out fn"]["seconds"]
-    # Both ledgers have trades: parts and a record each on the CLI path; the fan-out groups them.
+    # Both ledgers have trades: parts and a record each at --batch-size 1; one batch of both at the default size.
     assert sample["inserts_per_ledger"]["cli"] == 2.0
+    assert sample["inserts_per_cli_batch"] == 2.0
     assert sample["inserts_per_ledger"]["fan-out fn"] <= sample["inserts_per_ledger"]["cli"]
     assert sample["egress_kb_per_ledger"] > 0 and sample["archive_kb_per_ledger"] > 0
 
@@ -58,6 +59,11 @@ def test_the_projection_is_the_measured_rates_applied_to_the_full_history(report
     assert "reference-system.md" in projection["full_history_source"]
     local = projection["local"]
     assert local["days"] == pytest.approx(57_000_000 / local["rate_ledgers_per_s"] / 86_400, rel=0.01)
+    # Each of the 2 workers also waits ~85 ms per insert, and a default batch of 16 ledgers shares its inserts.
+    two_workers = sample["paths"]["cli, 2 workers"]["write_rate"]
+    rollup_share = local["rate_ledgers_per_s"] / two_workers
+    per_ledger_s = 2 / two_workers + sample["inserts_per_cli_batch"] / 16 * 0.085
+    assert local["remote_box_rate_ledgers_per_s"] == pytest.approx(2 / per_ledger_s * rollup_share, rel=0.01)
     assert local["remote_box_rate_ledgers_per_s"] < local["rate_ledgers_per_s"]
     fan_out = projection["fan_out"]
     cpu_rate = sample["paths"]["fan-out fn"]["cpu_rate"]

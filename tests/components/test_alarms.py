@@ -72,6 +72,20 @@ def test_every_probe_alarm_exists_with_the_reference_thresholds(stack: str) -> N
         assert "docs/operations.md#" in inputs["alarmDescription"]
 
 
+def test_every_what_to_do_anchor_is_a_section_of_the_operations_doc() -> None:
+    result = planned("dev")
+    doc = (REPO_ROOT / "docs" / "operations.md").read_text()
+    sections = {line.removeprefix("### ").strip() for line in doc.splitlines() if line.startswith("### ")}
+    anchors = {
+        anchor
+        for alarm in result.of_type(ALARM)
+        for anchor in re.findall(r"docs/operations\.md#([a-z0-9-]+)", alarm.inputs.get("alarmDescription", ""))
+    }
+    # The probe alarms (one section for the seven candle-age alarms) and oracle-no-prices.
+    assert len(anchors) == 7
+    assert sorted(anchors - sections) == []
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_a_dead_probe_alarms_except_where_silence_means_nothing_to_watch(stack: str) -> None:
     result = planned(stack)

@@ -24,6 +24,7 @@ from components.api import (
     route_table_sha256,
 )
 from components.cost import api_cost_lines, workload_lines
+from components.function import baseline_statements
 from components.packaging import build_lambda_zip
 from components.settings import ApiCacheSizeGb, ApiSettings, SettingsError, load_settings
 from lambdas.api.errors import internal_error, route_not_found
@@ -117,7 +118,9 @@ def settings_by_path(result: PlanResult) -> dict[str, dict[str, Any]]:
 
 def role_policy(result: PlanResult) -> dict[str, dict[str, Any]]:
     document = json.loads(one(result, "aws:iam/rolePolicy:RolePolicy", "api-handler-policy").inputs["policy"])
-    return {s["Sid"]: s for s in document["Statement"]}
+    by_sid = {s["Sid"]: s for s in document["Statement"]}
+    assert len(by_sid) == len(document["Statement"]), "two statements share a Sid"
+    return by_sid
 
 
 # --- the resource tree, methods and THE cache-key test ------------------------------------------------------
@@ -485,6 +488,8 @@ def test_role_reads_the_reader_bundle_and_nothing_else(stack: str) -> None:
     log_group_arn = one(result, LOG_GROUP, "api-handler-logs").outputs["arn"]
     reader, writer = result.outputs["mtls_secret_arns"]["api"], result.outputs["mtls_secret_arns"]["ingestion"]
     statements = role_policy(result)
+    # The one grant of its own; the rest is MonitoredFunction's baseline for this function, not repeated here.
+    baseline = {s["Sid"]: s for s in baseline_statements(log_group_arn, "Prices/Api")}
     assert statements == {
         "ReadOwnMtlsBundle": {
             "Sid": "ReadOwnMtlsBundle",
@@ -492,26 +497,9 @@ def test_role_reads_the_reader_bundle_and_nothing_else(stack: str) -> None:
             "Action": "secretsmanager:GetSecretValue",
             "Resource": reader,
         },
-        "WriteOwnLogs": {
-            "Sid": "WriteOwnLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn}:*",
-        },
-        "AnyResourceMetrics": {
-            "Sid": "AnyResourceMetrics",
-            "Effect": "Allow",
-            "Action": "cloudwatch:PutMetricData",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"cloudwatch:namespace": "Prices/Api"}},
-        },
-        "AnyResourceXray": {
-            "Sid": "AnyResourceXray",
-            "Effect": "Allow",
-            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-            "Resource": "*",
-        },
+        **baseline,
     }
+    assert set(baseline) == {"WriteOwnLogs", "AnyResourceMetrics", "AnyResourceXray"}
     assert writer not in json.dumps(statements)
     role = one(result, "aws:iam/role:Role", "api-handler-role")
     assert not role.inputs.get("managedPolicyArns") and not role.inputs.get("inlinePolicies")

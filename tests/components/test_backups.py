@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pulumi.runtime.mocks import MockResourceArgs
 
 from components.backups import clickhouse_user_policy, collection_url, named_collection_script
 from components.cost import backup_cost_lines
@@ -18,14 +17,14 @@ from components.settings import SettingsError, load_settings
 from lambdas.common.settings import load_env_settings
 from lambdas.workers import backup
 from offline.mocks import RecordedResource
-from offline.runner import PlanResult, install
+from offline.runner import PlanResult, ProgramError
 from policies.rules import run_all
 from tests.components.program import children_of, one, planned, run
 from tests.components.test_settings import stack_file_config
 
 pytestmark = pytest.mark.unit
 
-# FAKE: shaped like an AWS key so the push script accepts it; never a real credential.
+# FAKE: shaped like an AWS key (refused by the push script otherwise); never a real credential.
 FAKE_KEY_ID = "AKIAFAKEBACKUPKEY0001"
 FAKE_SECRET = "FAKE/backup+secret/0000000000000000000000"[:40]
 ACCOUNT = "123456789012"
@@ -35,21 +34,6 @@ COMMAND = "command:remote:Command"
 
 def bucket_of(stack: str) -> str:
     return f"prices-{stack}-clickhouse-backups-{ACCOUNT}"
-
-
-@pytest.fixture(scope="module")
-def with_key() -> Iterator[dict[str, PlanResult]]:
-    """Both stacks planned with a mock that returns an access key like the provider does (the stock offline
-    mocks give AccessKey no `secret`, so checks on where the secret goes would have nothing to find)."""
-    mocks, _ = install()
-    stock = mocks._handlers
-
-    def access_key(args: MockResourceArgs, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        return FAKE_KEY_ID, {"user": inputs.get("user"), "secret": FAKE_SECRET, "status": "Active"}
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(mocks, "_handlers", lambda: {**stock(), ACCESS_KEY: access_key})
-        yield {stack: run(stack) for stack in ("dev", "prod")}
 
 
 def resource(result: PlanResult, type_: str, name: str) -> RecordedResource:
@@ -173,7 +157,7 @@ def test_lifecycle_and_prefix_changes_reach_the_plan() -> None:
         "prefix": "ch/prices-dev",
         "lifecycle": {"transitionAfterDays": 0, "transitionStorageClass": "GLACIER_IR", "expireAfterDays": 120},
     }
-    with pytest.raises(Exception, match="transitionAfterDays"):
+    with pytest.raises(ProgramError, match=r"backups\.lifecycle\.transitionAfterDays'"):
         run("dev", config_overrides={"backups": changed})
     changed["lifecycle"] = {"transitionAfterDays": 10, "transitionStorageClass": "GLACIER_IR", "expireAfterDays": 120}
     result = run("dev", config_overrides={"backups": changed})
@@ -229,33 +213,41 @@ def test_bumping_the_key_generation_replaces_the_key() -> None:
     assert [k.name for k in result.of_type(ACCESS_KEY)] == ["backups-clickhouse-key-2"]
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_key_lives_only_in_secret_outputs(stack: str, with_key: dict[str, PlanResult]) -> None:
-    result = with_key[stack]
+def server_key(result: PlanResult) -> tuple[str, str]:
+    """The access key id and secret the provider returns (offline/mocks.py gives key-shaped fakes)."""
     key = resource(result, ACCESS_KEY, "backups-clickhouse-key-1")
-    assert key.outputs["secret"] == FAKE_SECRET
-    assert "secret" in key.additional_secret_outputs
+    assert key.id is not None and key.id.startswith("AKIA")
+    return key.id, str(key.outputs["secret"])
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_key_lives_only_in_secret_outputs(stack: str) -> None:
+    result = planned(stack)
+    key_id, secret = server_key(result)
+    assert len(secret) == 40
+    assert "secret" in resource(result, ACCESS_KEY, "backups-clickhouse-key-1").additional_secret_outputs
     push = resource(result, COMMAND, "backups-named-collection")
-    assert push.inputs["stdin"] == f"{FAKE_KEY_ID}\n{FAKE_SECRET}\n"
+    assert push.inputs["stdin"] == f"{key_id}\n{secret}\n"
     assert push.input_is_secret("stdin") and "stdin" in push.additional_secret_outputs
-    assert FAKE_SECRET in result.secret_values()
+    assert secret in result.secret_values()
+    # A new key pushes again: the first trigger is the key id's hash, never the id or the secret.
+    assert push.inputs["triggers"][0] == hashlib.sha256(key_id.encode()).hexdigest()
     # Nowhere in plain sight: stack outputs, any resource's plain inputs, the script, any Lambda environment.
-    assert FAKE_SECRET not in json.dumps({k: v for k, v in result.outputs.items() if k not in result.secret_outputs})
-    assert FAKE_SECRET not in push.inputs["create"]
+    assert secret not in json.dumps({k: v for k, v in result.outputs.items() if k not in result.secret_outputs})
+    assert secret not in push.inputs["create"]
     for r in result.resources:
         plain = {k: v for k, v in r.inputs.items() if not r.input_is_secret(k)}
-        assert FAKE_SECRET not in json.dumps(plain, default=str), r.urn
+        assert secret not in json.dumps(plain, default=str), r.urn
     for fn in result.of_type("aws:lambda/function:Function"):
-        assert FAKE_SECRET not in json.dumps(fn.inputs.get("environment"))
-        assert FAKE_KEY_ID not in json.dumps(fn.inputs.get("environment"))
+        assert secret not in json.dumps(fn.inputs.get("environment"))
+        assert key_id not in json.dumps(fn.inputs.get("environment"))
     raw, _ = stack_file_config(stack)
     assert [str(v) for v in run_all(result, raw["network"]["adminCidrs"])] == []
 
 
-def test_the_push_script_writes_the_named_collection_from_stdin(
-    with_key: dict[str, PlanResult], tmp_path: Path
-) -> None:
-    result = with_key["prod"]
+def test_the_push_script_writes_the_named_collection_from_stdin(tmp_path: Path) -> None:
+    result = planned("prod")
+    key_id, secret = server_key(result)
     push = resource(result, COMMAND, "backups-named-collection")
     url = f"https://{bucket_of('prod')}.s3.eu-central-1.amazonaws.com/"
     assert url == collection_url(bucket_of("prod"), "eu-central-1")
@@ -264,7 +256,7 @@ def test_the_push_script_writes_the_named_collection_from_stdin(
     assert push.inputs["create"] == named_collection_script(client, "prices_backups", url)
     assert push.inputs["connection"]["host"] == raw["clickhouse"]["serverIpv4"]
     assert push.inputs["connection"]["user"] == raw["clickhouse"]["sshUser"]
-    assert len(push.inputs["triggers"]) == 2 and FAKE_KEY_ID not in json.dumps(push.inputs["triggers"])
+    assert len(push.inputs["triggers"]) == 2 and key_id not in json.dumps(push.inputs["triggers"])
     database = resource(result, COMMAND, "clickhouse-apply-schema-and-grants")
     user_policy = resource(result, "aws:iam/userPolicy:UserPolicy", "backups-clickhouse-user-policy")
     assert {database.urn, user_policy.urn} <= set(push.dependencies)
@@ -276,12 +268,12 @@ def test_the_push_script_writes_the_named_collection_from_stdin(
         ["bash", "-c", script], input=push.inputs["stdin"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
-    fields = f"url = '{url}', access_key_id = '{FAKE_KEY_ID}', secret_access_key = '{FAKE_SECRET}'"
+    fields = f"url = '{url}', access_key_id = '{key_id}', secret_access_key = '{secret}'"
     assert sql_file.read_text() == (
         f"CREATE NAMED COLLECTION IF NOT EXISTS prices_backups AS {fields};\n"
         f"ALTER NAMED COLLECTION prices_backups SET {fields};\n"
     )
-    assert FAKE_SECRET not in done.stdout + done.stderr
+    assert secret not in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize(

@@ -96,18 +96,16 @@ def test_alarms_and_dashboard_are_priced_per_unit() -> None:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_the_plan_prices_the_alarms_its_worker_and_probe_components_create(stack: str) -> None:
+def test_the_plan_prices_every_alarm_it_creates_once(stack: str) -> None:
     result = planned(stack)
-    # The Workers component, everything under it, and the ProbeAlarms component.
-    owners = {
-        r.urn
-        for r in result.resources
-        if not r.custom and ("prices:workers:Workers" in r.urn or r.type == "prices:alarms:ProbeAlarms")
-    }
-    created = [a for a in result.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.parent in owners]
+    created = result.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     lines = {line["item"]: line for line in result.outputs["monthly_cost_lines"]}
-    assert lines["worker and probe alarms"]["basis"].startswith(f"{len(created)} standard alarms")
-    assert len(created) == 3 * 3 + 1 + 12  # three per worker, the oracle's output alarm, the probes' alarms
+    counted = [
+        int(lines[item]["basis"].split(" ", 1)[0]) for item in ("ingest, API, worker and probe alarms", "backup alarms")
+    ]
+    # Every MetricAlarm in the stack is priced on exactly one line, counted from the components, not assumed.
+    assert sum(counted) == len(created)
+    assert counted[1] == len([a for a in created if a.name.startswith("backups-")])
     assert lines["operations dashboard"]["usd"] == pricing.CW_DASHBOARD_PER_MONTH
     assert {"oracle worker", "cleanup worker", "probes worker"} <= set(lines)
     assert "scheduled workers" not in lines  # the traffic-assumption line is gone

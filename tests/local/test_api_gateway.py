@@ -32,12 +32,14 @@ from local.api_gateway import (
     LocalApiGateway,
     ResourceTable,
     build_event,
+    chart_page,
     configured_gateway_responses,
     fixture_stack,
     proxy_result_to_http,
     serving,
 )
 from local.dataplane import REPO_ROOT, DataPlane
+from tests.local.test_dataplane import _children, _running
 
 # The handler's Metrics warns on every invocation that publishes no metric; its business, not these tests'.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -429,6 +431,14 @@ def test_local_only_pages_are_served_beside_the_api_but_never_shadow_it() -> Non
         stand_in.add_local_route("/health", chart)
 
 
+def test_the_chart_page_answers_502_when_it_cannot_reach_the_api() -> None:
+    with serving(ApiGatewayStandIn(Recorder())) as running:
+        dead_url = running.url
+    page = chart_page(dead_url)({"asset": "native"})
+    assert page.status == 502 and page.headers == [("Content-Type", "text/plain; charset=utf-8")]
+    assert f"could not read the API at {dead_url}" in page.body.decode()
+
+
 def test_a_real_powertools_rest_resolver_routes_the_events() -> None:
     app = APIGatewayRestResolver()
 
@@ -513,26 +523,6 @@ def test_a_percent_encoded_colon_names_the_same_asset_as_a_literal_one(
     assert json.loads(encoded[2])["candles"] == json.loads(literal[2])["candles"]
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
-def _running(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.mark.edge
 @pytest.mark.slow
 def test_make_run_serves_the_api_and_the_chart_and_stops_cleanly(tmp_path: Path) -> None:
@@ -564,7 +554,8 @@ def test_make_run_serves_the_api_and_the_chart_and_stops_cleanly(tmp_path: Path)
         children = _children(process.pid)
         assert len(children) == 2, children  # the ClickHouse stand-in and Caddy; the API is a thread
         process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=30)
+        # As generous as test_dataplane's: the children's own shutdown is slow on a loaded 2-core runner.
+        output, _ = process.communicate(timeout=90)
         assert process.returncode == 0, output
         assert f"curl -s {api_url}/health" in output
         assert f"candle chart: {api_url}/chart (also written to {tmp_path}/chart-" in output

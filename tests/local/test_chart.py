@@ -24,6 +24,7 @@ from local.chart import (
     busiest_asset,
     candles_from_ohlcv,
     fetch_chart,
+    main,
     nice_ticks,
     render_html,
     write_chart,
@@ -160,6 +161,18 @@ def test_written_file_is_named_after_the_asset(tmp_path: Path) -> None:
     assert len(groups(svg_of(path.read_text()))) == 4
 
 
+def test_the_cli_names_a_missing_endpoints_file_or_api_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope.json"
+    with pytest.raises(SystemExit) as exited:
+        main(["--endpoints", str(missing)])
+    assert exited.value.code == 2 and f"--endpoints {missing}: no such file" in capsys.readouterr().err
+    without_api = tmp_path / "endpoints.json"
+    without_api.write_text('{"edge_url": "https://localhost:1"}')
+    with pytest.raises(SystemExit) as exited:
+        main(["--endpoints", str(without_api)])
+    assert exited.value.code == 2 and "has no api_url" in capsys.readouterr().err
+
+
 # ---- from the real API --------------------------------------------------------------------------------------
 
 
@@ -204,3 +217,15 @@ def test_the_chart_page_is_served_beside_the_api(api_url: str) -> None:
     assert len(groups(svg_of(page.text))) >= 3
     bad = requests.get(f"{api_url}/chart?asset=native&granularity=2d", timeout=30)
     assert bad.status_code == 400 and "granularity" in bad.text
+
+
+@pytest.mark.edge
+def test_the_cli_writes_the_chart_of_the_busiest_asset(api_url: str, tmp_path: Path) -> None:
+    endpoints = tmp_path / "endpoints.json"
+    endpoints.write_text(f'{{"api_url": "{api_url}"}}')
+    assert main(["--endpoints", str(endpoints), "--granularity", "1M"]) == 0
+    asset, _ = busiest_asset(api_url)
+    (written,) = tmp_path.glob("chart-*.html")
+    page = written.read_text()
+    assert f"{asset} — 1M candles (USD)" in page and len(groups(svg_of(page))) >= 1
+    assert main(["--endpoints", str(endpoints), "--asset", "native", "--granularity", "2d"]) == 1

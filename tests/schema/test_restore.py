@@ -67,7 +67,8 @@ def test_restore_sql_leaves_the_refreshable_views_out() -> None:
         ({"path": f"{PATH}'); DROP DATABASE prices; --"}, "backup path"),
         ({"path": f"/{PATH}"}, "backup path"),
         ({"into": "prices-copy"}, "database name"),
-        ({"collection": "Backups"}, "database name"),
+        ({"collection": "Backups"}, "named collection 'Backups'"),
+        ({"collection": "prices_backups', 'x"}, "named collection"),
     ],
 )
 def test_restore_sql_refuses_what_cannot_go_into_sql_text(kwargs: dict[str, str], message: str) -> None:

@@ -34,6 +34,7 @@ from stellar_sdk import StrKey
 from lambdas.api import handler as h
 from lambdas.api.openapi import build_document
 from lambdas.api.routes import ROUTES
+from lambdas.backfill.progress_table import ProgressRow, write_progress
 from lambdas.common.edge_clickhouse import FixedClickHouse
 from lambdas.ledger_processor.writer import write_ledger
 from schema.rollups import all_refresh_views_in_order
@@ -172,48 +173,37 @@ def _seed(
         column_names=["asset_id", "oracle_name", "timestamp", "price_usd", "raw_data"],
     )
     started = datetime(2026, 6, 1, tzinfo=UTC)
-    writer.insert(
-        "prices.backfill_progress",
-        [
-            # Claims history back to 2020, but the candles begin in 2024: the answer must not believe it.
-            [
-                "history",
-                50_000_000,
-                63_000_000,
-                57_000_000,
-                "running",
-                datetime(2026, 6, 18, 12, tzinfo=UTC),
-                datetime(2020, 1, 1, tzinfo=UTC),
-                None,
-                started,
-                None,
-            ],
-            # Claims less than the data shows (2025): that stricter claim wins.
-            [
-                "sdex_archive",
-                1,
-                63_000_000,
-                1,
-                "completed",
-                datetime(2026, 6, 17, tzinfo=UTC),
-                datetime(2025, 1, 1, tzinfo=UTC),
-                None,
-                started,
-                datetime(2026, 6, 17, tzinfo=UTC),
-            ],
-        ],
-        column_names=[
-            "task_name",
-            "start_ledger",
-            "target_ledger",
-            "current_ledger",
-            "status",
-            "last_push_at",
-            "earliest_data_available",
-            "newest_data_available",
-            "started_at",
-            "completed_at",
-        ],
+    # Claims history back to 2020, but the candles begin in 2024: the answer must not believe it.
+    write_progress(
+        writer,
+        ProgressRow(
+            task_name="history",
+            start_ledger=50_000_000,
+            target_ledger=63_000_000,
+            current_ledger=57_000_000,
+            status="running",
+            last_push_at=datetime(2026, 6, 18, 12, tzinfo=UTC),
+            earliest_data_available=datetime(2020, 1, 1, tzinfo=UTC),
+            newest_data_available=None,
+            started_at=started,
+            completed_at=None,
+        ),
+    )
+    # Claims less than the data shows (2025): that stricter claim wins.
+    write_progress(
+        writer,
+        ProgressRow(
+            task_name="sdex_archive",
+            start_ledger=1,
+            target_ledger=63_000_000,
+            current_ledger=1,
+            status="completed",
+            last_push_at=datetime(2026, 6, 17, tzinfo=UTC),
+            earliest_data_available=datetime(2025, 1, 1, tzinfo=UTC),
+            newest_data_available=None,
+            started_at=started,
+            completed_at=datetime(2026, 6, 17, tzinfo=UTC),
+        ),
     )
     return unregistered, unregistered_old, registry
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
 from lambdas.api.routes import ROUTES
+from local.api_gateway import ResourceTable
 
 
 @dataclass
@@ -29,14 +29,8 @@ class FakeContext:
     aws_request_id: str = "req-api-1"
 
 
-def _template_match(path: str) -> tuple[str, dict[str, str]] | None:
-    for route in ROUTES:
-        names = re.findall(r"{([a-z_]+)}", route.path)
-        pattern = "^" + re.sub(r"\\{[a-z_]+\\}", "([^/]+)", re.escape(route.path)) + "$"
-        match = re.match(pattern, path)
-        if match:
-            return route.path, {n: unquote(v) for n, v in zip(names, match.groups(), strict=True)}
-    return None
+# API Gateway's resource matching, as the local stand-in (`make run`) does it.
+RESOURCES = ResourceTable(ROUTES)
 
 
 def rest_event(
@@ -57,8 +51,12 @@ def rest_event(
     for name, value in pairs:
         single[name] = value
         multi.setdefault(name, []).append(value)
-    matched = _template_match(encoded_path)
-    resource, path_params = matched if matched else ("/{proxy+}", {"proxy": path.lstrip("/")})
+    matched = RESOURCES.match(encoded_path)
+    resource, path_params = (
+        (matched.resource, {name: unquote(value) for name, value in matched.path_parameters.items()})
+        if matched
+        else ("/{proxy+}", {"proxy": path.lstrip("/")})
+    )
     # raw_body is the wire text as-is; a JSON `body` is base64-encoded when base64_body is set.
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
     if base64_body and raw_body is None and text is not None:

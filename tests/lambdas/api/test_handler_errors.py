@@ -11,6 +11,7 @@ from clickhouse_connect.driver.exceptions import OperationalError
 
 from lambdas.api import handler
 from lambdas.api.routes import ROUTES
+from lambdas.common.edge_clickhouse import FixedClickHouse
 from tests.lambdas.api.conftest import USDC, Call, Engine
 from tests.lambdas.api.events import FakeContext, answer, rest_event
 
@@ -170,7 +171,7 @@ def test_no_input_yields_a_5xx(call: Call) -> None:
 
 
 def test_percent_encoded_and_decoded_paths_reach_the_same_asset(engine: Engine) -> None:
-    handler.set_runtime(handler.Runtime(FixedProvider(engine.reader)))
+    handler.set_runtime(handler.Runtime(FixedClickHouse(engine.reader)))
     try:
         event = rest_event("GET", f"/v1/assets/{USDC}/price")
         event["path"] = event["path"].replace(":", "%3A")  # as a client may send it; pathParameters stay decoded
@@ -186,13 +187,12 @@ def test_percent_encoded_and_decoded_paths_reach_the_same_asset(engine: Engine) 
         handler.set_runtime(None)
 
 
-class FixedProvider:
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.invalidations = 0
+class CountingProvider(FixedClickHouse):
+    """A fixed client that counts the handler's requests to rebuild it."""
 
-    def client(self) -> Any:
-        return self._client
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.invalidations = 0
 
     def invalidate(self) -> None:
         self.invalidations += 1
@@ -212,7 +212,9 @@ class FailingClient:
 def test_an_internal_failure_is_a_500_without_internals_and_is_logged(
     call: Call, caplog: pytest.LogCaptureFixture
 ) -> None:
-    provider = FixedProvider(FailingClient(RuntimeError("Code: 47. Unknown identifier p_secret_column in /srv/prices")))
+    provider = CountingProvider(
+        FailingClient(RuntimeError("Code: 47. Unknown identifier p_secret_column in /srv/prices"))
+    )
     handler.set_runtime(handler.Runtime(provider))
     result = call("GET", "/v1/assets/native/price")
     assert (result.status, result.body["code"]) == (500, "internal_error")
@@ -223,7 +225,7 @@ def test_an_internal_failure_is_a_500_without_internals_and_is_logged(
 
 
 def test_a_broken_connection_is_a_503_and_the_client_is_rebuilt(call: Call) -> None:
-    provider = FixedProvider(FailingClient(OperationalError("HTTPSConnectionPool: Max retries exceeded, 10.0.0.7")))
+    provider = CountingProvider(FailingClient(OperationalError("HTTPSConnectionPool: Max retries exceeded, 10.0.0.7")))
     handler.set_runtime(handler.Runtime(provider))
     result = call("GET", "/v1/assets")
     assert (result.status, result.body["code"]) == (503, "upstream_unavailable")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from lambdas.api import endpoints, handler
-from lambdas.api.queries import ProgressFacts
+from lambdas.backfill.progress_table import ProgressRow
 from lambdas.common.edge_clickhouse import EdgeClickHouse, FixedClickHouse
 from lambdas.common.settings import EdgeSettings
 from tests.chfront_fixture import running_front
@@ -77,7 +77,7 @@ def test_backfill_status_fields_and_earliest_dates_the_data_supports(call: Call,
     assert datetime.fromisoformat(amm["earliest_data_available"]) == amm_data
 
 
-def facts(**kw: Any) -> ProgressFacts:
+def facts(**kw: Any) -> ProgressRow:
     base: dict[str, Any] = {
         "task_name": "history",
         "start_ledger": 10,
@@ -86,9 +86,11 @@ def facts(**kw: Any) -> ProgressFacts:
         "status": "running",
         "last_push_at": None,
         "earliest_data_available": datetime(2024, 1, 1, tzinfo=UTC),
+        "newest_data_available": None,
+        "started_at": datetime(2024, 1, 1, tzinfo=UTC),
         "completed_at": None,
     }
-    return ProgressFacts(**{**base, **kw})
+    return ProgressRow(**{**base, **kw})
 
 
 def test_backfill_section_rules() -> None:

@@ -387,8 +387,8 @@ def test_settings_come_from_the_deployed_variables_and_name_what_is_missing(monk
     assert type(runtime.clickhouse).__name__ == "EdgeClickHouse"
 
 
-def test_inputs_type_is_what_endpoints_receive() -> None:
-    # Endpoints only ever see Inputs (not the event): their signatures say so.
-    for fn in endpoints.ENDPOINTS.values():
-        assert list(fn.__annotations__)[:1] == ["inputs"]
+def test_endpoints_receive_only_inputs_and_a_client() -> None:
+    # Endpoints never see the event (so nothing outside the declared parameters): their signatures say so.
+    for name, fn in endpoints.ENDPOINTS.items():
+        assert fn.__annotations__ == {"inputs": "Inputs", "client": "Any", "return": "Reply"}, name
     assert isinstance(parse_inputs(LIST, {}, None), Inputs)

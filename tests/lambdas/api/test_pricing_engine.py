@@ -17,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import clickhouse_connect
 import pytest
 
 from lambdas.api import pricing
@@ -26,14 +25,16 @@ from lambdas.ledger_processor.writer import write_ledger
 from schema.migrations import SCHEMA_DIR
 from schema.rollups import (
     CURRENT_PRICES_REFRESH_VIEW,
+    OUTPUT_COLUMNS,
     TIERS,
     USD_QUOTES,
     USDC_CLASSIC,
     all_refresh_views_in_order,
     rollup_range,
 )
-from tests.chfront_fixture import PASSWORDS, Front, running_front
+from tests.chfront_fixture import Front, running_front
 from tests.lambdas.api import pricing_reference as ref
+from tests.lambdas.api.conftest import reader_client
 from tests.lambdas.ledger_processor.test_candles_engine import (
     admin_client,
     fixture_paths,
@@ -47,23 +48,6 @@ pytestmark = [pytest.mark.engine]
 
 ISSUER = "GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H"
 T = datetime(2025, 3, 4, 12, 30, tzinfo=UTC)  # the pinned as_of of the hand-made tests
-ONE_COLS = [
-    "timestamp",
-    "asset_id",
-    "quote_asset_id",
-    "source",
-    "open",
-    "high",
-    "low",
-    "close",
-    "volume_base",
-    "volume_quote",
-    "volume_quote_usd",
-    "close_usd",
-    "vwap",
-    "trade_count",
-    "version",
-]
 
 
 def asset(code: str) -> str:
@@ -86,14 +70,7 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
 def _env(front: Front) -> Env:
     admin = admin_client(front)
     fresh_prices(admin)
-    reader = clickhouse_connect.get_client(
-        host=front.host,
-        port=front.port,
-        username="prices_reader",
-        password=PASSWORDS["prices_reader"],
-        autogenerate_session_id=False,
-    )
-    return Env(admin, writer_client(front), reader)
+    return Env(admin, writer_client(front), reader_client(front))
 
 
 @pytest.fixture
@@ -150,11 +127,11 @@ class Bars:
         version = int(when.timestamp()) * 1000 + len(self.rows)
         vb, vq = Decimal(repr(volume_base)), Decimal(repr(volume_quote))
         vwap = volume_quote / volume_base
-        self.rows.append([when, a, quote, source, *ohlc, vb, vq, volume_usd, close_usd, vwap, trades, version])
+        self.rows.append([a, quote, source, when, *ohlc, vb, vq, volume_usd, close_usd, vwap, trades, version])
         self.model.append(ref.Row(a, quote, source, when, version, close_usd, float(vb), volume_usd))
 
     def insert(self, client: Any) -> None:
-        client.insert("prices.price_ohlcv_1m", self.rows, column_names=ONE_COLS)
+        client.insert("prices.price_ohlcv_1m", self.rows, column_names=list(OUTPUT_COLUMNS))
 
 
 def minutes_before(n: float) -> datetime:

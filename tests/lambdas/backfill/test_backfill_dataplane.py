@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import gzip
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
-import clickhouse_connect
 import pytest
 import zstandard
 from moto import mock_aws
@@ -27,7 +25,7 @@ from lambdas.ledger_processor.ledger_files import ledger_key_for
 from lambdas.ledger_processor.ledger_ingest import prepare_ledger
 from lambdas.ledger_processor.values import PUBNET_PASSPHRASE
 from lambdas.ledger_processor.writer import write_ledger
-from local.dataplane import MAINNET_FIXTURES, DataPlane, start_dataplane
+from local.dataplane import MAINNET_FIXTURES, DataPlane
 from tests.lambdas.api.events import FakeContext, answer, rest_event
 from tests.lambdas.ledger_processor.test_candles_engine import TIERS, fresh_prices, snapshot
 
@@ -56,18 +54,6 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
         target.write_bytes(to_zstd(MAINNET_FIXTURES / name))
     (root / "README.txt").write_text("not a ledger")
     return root
-
-
-@pytest.fixture(scope="module")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPlane]:
-    with start_dataplane(tmp_path_factory.mktemp("backfill-plane"), progress=lambda _: None) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def admin(plane: DataPlane) -> Any:
-    host, port = plane.clickhouse_http.removeprefix("http://").split(":")
-    return clickhouse_connect.get_client(host=host, port=int(port), username="default", autogenerate_session_id=False)
 
 
 def candles(admin: Any) -> dict[str, Any]:
@@ -107,7 +93,8 @@ def test_interrupted_and_resumed_backfill_gives_the_candles_of_live_ingestion(
     assert row.ledgers_remaining == 63092996 - FIRST
     assert row.progress_pct == round(100 / 9, 2)  # 1 of the 9 ledgers of the range is known complete
 
-    second = backfill(plane, archive, workers=2, batch_size=1)
+    # The two remaining ledgers as one batch: one worker writes them as one group of inserts.
+    second = backfill(plane, archive, workers=2, batch_size=2)
     assert not second.interrupted
     assert sorted(o.ledger for o in second.written) == [63092988, 63092990]
     # The archive lacks the ledgers between the fixtures: the task stays open and claims no more than it has.
@@ -213,6 +200,9 @@ def test_bad_arguments_are_named(plane: DataPlane, archive: Path, tmp_path: Path
     out = io.StringIO()
     assert cli_main([*args[:-2], "--workers", "0"], out=out) == 2
     assert "--workers must be at least 1" in out.getvalue()
+    out = io.StringIO()
+    assert cli_main([*args[:-2], "--batch-size", "0"], out=out) == 2
+    assert "--batch-size must be at least 1, got 0" in out.getvalue()
     with pytest.raises(SourceError, match="no bucket name"):
         open_source("s3://")
 

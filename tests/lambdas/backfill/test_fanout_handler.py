@@ -13,22 +13,23 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import clickhouse_connect
 import pytest
 from moto import mock_aws
 
 from lambdas.backfill import fanout_handler as fh
 from lambdas.backfill.cli import main as cli_main
 from lambdas.backfill.progress_table import read_progress
+from lambdas.backfill.source import S3Source
 from lambdas.common.clickhouse_client import edge_client
 from lambdas.common.edge_clickhouse import FixedClickHouse
 from lambdas.ledger_processor.ingest_files import ingest_files
 from lambdas.ledger_processor.ledger_files import ledger_key_for
 from lambdas.ledger_processor.values import PUBNET_PASSPHRASE
-from local.dataplane import DataPlane, start_dataplane
+from local.dataplane import DataPlane
 from tests.lambdas.backfill.test_backfill_dataplane import to_zstd
 from tests.lambdas.ledger_processor.helpers import FIXTURES, MAINNET
 from tests.lambdas.ledger_processor.test_candles_engine import TIERS, fresh_prices, refresh_chain, snapshot
+from tests.lambdas.ledger_processor.test_handler_sqs import failed_ids, sqs_event
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -61,31 +62,8 @@ def range_body(first: int, last: int, task: str = "history") -> str:
     return fh.RangeMessage(task, first, last).body()
 
 
-def sqs_event(bodies: list[tuple[str, str]]) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": mid,
-                "receiptHandle": f"rh-{mid}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-central-1:123456789012:prices-local-backfill",
-                "awsRegion": "eu-central-1",
-            }
-            for mid, body in bodies
-        ]
-    }
-
-
 def ranges_event(ranges: list[tuple[int, int]]) -> dict[str, Any]:
     return sqs_event([(f"{lo}-{hi}", range_body(lo, hi)) for lo, hi in ranges])
-
-
-def failed_ids(response: dict[str, Any]) -> set[str]:
-    return {f["itemIdentifier"] for f in response["batchItemFailures"]}
 
 
 @pytest.fixture(autouse=True)
@@ -100,18 +78,6 @@ def _aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(key, value)
     yield
     fh.set_runtime(None)
-
-
-@pytest.fixture(scope="module")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataPlane]:
-    with start_dataplane(tmp_path_factory.mktemp("fanout-plane"), progress=lambda _: None) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def admin(plane: DataPlane) -> Any:
-    host, port = plane.clickhouse_http.removeprefix("http://").split(":")
-    return clickhouse_connect.get_client(host=host, port=int(port), username="default", autogenerate_session_id=False)
 
 
 def environment(plane: DataPlane, **overrides: str) -> dict[str, str]:
@@ -272,6 +238,38 @@ def test_a_range_interrupted_between_parts_and_records_is_completed_without_doub
         assert state(admin) == clean
 
 
+def test_a_failed_archive_read_stops_the_range_and_its_redelivery_continues(
+    plane: DataPlane, admin: Any, tmp_path: Path
+) -> None:
+    fresh_prices(admin)
+    with deployed(plane, tmp_path, LEDGERS_PER_INSERT="1"):
+        rt = fh.runtime()
+        unreadable = PREFIX + ledger_key_for(63092990)
+
+        class ConnectionDropped:
+            """The archive, with the connection dropping on one object (an OSError, like a reset socket)."""
+
+            def __init__(self, inner: Any) -> None:
+                self.inner = inner
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.inner, name)
+
+            def read(self, key: str) -> bytes:
+                if key == unreadable:
+                    raise ConnectionResetError("connection reset by peer")
+                data: bytes = self.inner.read(key)
+                return data
+
+        fh.set_runtime(fh.Runtime(rt.settings, ConnectionDropped(rt.source), rt.clickhouse))
+        assert failed_ids(fh.handler(ranges_event([CLUSTER]), context())) == {f"{CLUSTER[0]}-{CLUSTER[1]}"}
+        # Transient, not poison: the range stopped at the unreadable ledger instead of writing past it.
+        assert ingested(admin) == [63092996]
+        fh.set_runtime(rt)
+        fh.handler(ranges_event([CLUSTER]), context())  # the redelivery
+        assert ingested(admin) == [63092988, 63092990, 63092996]
+
+
 def test_out_of_time_the_range_stops_cleanly_and_its_redelivery_continues(
     plane: DataPlane, admin: Any, tmp_path: Path
 ) -> None:
@@ -422,10 +420,11 @@ def test_the_archive_is_listed_only_over_the_range(tmp_path: Path) -> None:
         present = [*range(126_000, 128_000), *range(128_000, 128_010)]  # across a partition boundary
         for seq in present:
             s3.put_object(Bucket=ARCHIVE, Key=PREFIX + ledger_key_for(seq), Body=b"x")
-        s3.put_object(Bucket=ARCHIVE, Key=PREFIX + "FFFE0BFF--127999-127999.xdr.zst", Body=b"not one ledger")
+        # Not an archive key, listed between two of the range's ledgers: skipped.
+        s3.put_object(Bucket=ARCHIVE, Key=PREFIX + ledger_key_for(126_105) + ".partial", Body=b"an upload")
         lists: list[dict[str, Any]] = []
         s3.meta.events.register("before-parameter-build.s3.ListObjectsV2", lambda params, **_: lists.append(params))
-        source = fh.ArchiveRangeSource(ARCHIVE, PREFIX, s3)
+        source = S3Source(ARCHIVE, PREFIX, s3)
         assert source.locate(126_100, 126_109) == {seq: PREFIX + ledger_key_for(seq) for seq in range(126_100, 126_110)}
         # 1,900 newer keys in the same partition were skipped by StartAfter: one request, not two pages.
         assert len(lists) == 1 and lists[0]["StartAfter"] < PREFIX + ledger_key_for(126_109)

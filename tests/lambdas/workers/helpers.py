@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import clickhouse_connect
-
 from lambdas.common.metric_catalog import MetricDef
-from tests.chfront_fixture import PASSWORDS
+
+# The engine clients every engine test uses (admin as `default`, the writer user with its settings profile).
+from tests.lambdas.ledger_processor.test_candles_engine import admin_client, writer_client
+
+__all__ = ["admin_client", "writer_client"]
 
 
 @dataclass
@@ -75,20 +77,3 @@ def assert_catalog_metrics(published: list[EmfMetric], catalog_defs: tuple[Metri
         assert metric.dimensions["service"] == definition.service
         for name, allowed in definition.dimensions:
             assert allowed is None or metric.dimensions[name] in allowed, metric
-
-
-def admin_client(front: Any) -> Any:
-    return clickhouse_connect.get_client(
-        host=front.host, port=front.port, username="default", autogenerate_session_id=False
-    )
-
-
-def writer_client(front: Any) -> Any:
-    """The writer user through the stand-in (its settings profile applies; the edge has its own test)."""
-    return clickhouse_connect.get_client(
-        host=front.host,
-        port=front.port,
-        username="prices_writer",
-        password=PASSWORDS["prices_writer"],
-        autogenerate_session_id=False,
-    )

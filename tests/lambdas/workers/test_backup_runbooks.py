@@ -15,7 +15,7 @@ from components.settings import StackSettings
 from lambdas.ledger_processor.cli import main as ledger_cli
 from offline.mocks import string_leaves
 from schema.restore import main as restore_cli
-from tests.components.program import planned
+from tests.components.test_backfill import enabled as planned_with_backfill_fan_out
 
 pytestmark = pytest.mark.unit
 
@@ -59,7 +59,8 @@ def test_every_make_target_exists() -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_every_stack_output_and_resource_name_exists(stack: str) -> None:
-    result = planned(stack)
+    # Every optional part on (the backfill fan-out): a runbook may name any of them.
+    result = planned_with_backfill_fan_out(stack)
     outputs = set(re.findall(r"pulumi stack output ([a-z_]+)", text()))
     assert outputs and outputs <= set(result.outputs), outputs - set(result.outputs)
     physical = {
@@ -68,8 +69,12 @@ def test_every_stack_output_and_resource_name_exists(stack: str) -> None:
         for key in ("name", "functionName")
         for value in string_leaves(r.inputs.get(key))
     }
-    named = set(re.findall(r"prices-\$STACK-([a-z0-9][a-z0-9-]*[a-z0-9])", text()))
-    assert named
+    named = set(re.findall(r"prices-(?:\$STACK|<env>)-([a-z0-9][a-z0-9-]*[a-z0-9])", text()))
+    # `for w in oracle cleanup; do ... prices-$STACK-$w-schedule`: every name the loop builds.
+    loops = re.findall(r"for (\w+) in ([a-z ]+); do [^\n]*?prices-\$STACK-\$\1-([a-z0-9][a-z0-9-]*[a-z0-9])", text())
+    assert loops
+    named |= {f"{word}-{suffix}" for _, words, suffix in loops for word in words.split()}
+    assert {"mtls-not-after", "backup-schedule", "ledger-processor-dlq-messages"} <= named
     for suffix in named:
         name = f"prices-{stack}-{suffix}"
         assert any(p == name or p.startswith(name + "-") or p == f"/aws/lambda/{name}" for p in physical), name

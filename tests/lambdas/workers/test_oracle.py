@@ -26,6 +26,7 @@ from lambdas.workers.sep40 import (
     Sep40Asset,
     Sep40ValueError,
     classic_identity_of_token,
+    decode_assets,
     decode_price_data,
     observed_at,
     price_usd,
@@ -38,7 +39,14 @@ from lambdas.workers.soroban_rpc import (
     RpcUnavailable,
     SorobanRpc,
 )
-from local.soroban_rpc_standin import PUBNET, OracleContract, StandInState, TokenContract, running_standin
+from local.soroban_rpc_standin import (
+    PUBNET,
+    OracleContract,
+    StandInState,
+    TokenContract,
+    running_standin,
+    state_from_json,
+)
 from tests.chfront_fixture import Front
 from tests.lambdas.workers.helpers import (
     FakeContext,
@@ -275,6 +283,33 @@ def test_the_stand_in_fails_wrong_calls_as_a_real_rpc_does(rpc_state: tuple[Stan
     with pytest.raises(SorobanRpcErrorResponse) as sdk_error:
         SorobanServer(url).simulate_transaction(two_ops)
     assert sdk_error.value.code == -32602 and "more than one operation" in str(sdk_error.value.data)
+
+
+def test_the_stand_in_config_file_builds_contracts_that_answer_and_bad_entries_are_named() -> None:
+    state = state_from_json(
+        {
+            "latestLedger": 61_000_000,
+            "contracts": {
+                CEX: {"oracle": {"base": "Other:USD", "decimals": 7, "prices": {"Other:XLM": [1_230_000, ROUND]}}},
+                XLM_SAC: {"token": {"name": "native", "symbol": "native"}},
+            },
+        }
+    )
+    with running_standin(state) as url:
+        rpc = SorobanRpc(url, PUBNET)
+        # Without an "assets" list the oracle quotes exactly the assets it has prices for.
+        assert decode_assets(rpc.simulate(CEX, "assets").result) == [Sep40Asset("Other", "XLM")]
+        price = rpc.simulate(CEX, "lastprice", [Sep40Asset("Other", "XLM").to_scval()])
+        assert (decode_price_data(price.result), price.latest_ledger) == (PriceData(1_230_000, ROUND), 61_000_000)
+        assert scval.to_native(rpc.simulate(XLM_SAC, "name").result) == "native"
+    bad: list[tuple[dict[str, Any], str]] = [
+        ({"contracts": {"GABC": {"token": {"name": "x"}}}}, "'GABC' is not a contract address"),
+        ({"contracts": {CEX: {"pool": {}}}}, "expected an 'oracle' or 'token' object"),
+        ({"contracts": {CEX: {"oracle": {"base": "USD"}}}}, "asset 'USD' must be 'Stellar:C…' or 'Other:SYMBOL'"),
+    ]
+    for doc, message in bad:
+        with pytest.raises(ValueError, match=message):
+            state_from_json(doc)
 
 
 @responses.activate

@@ -14,13 +14,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas.backfill.progress_table import ProgressRow
+from lambdas.backfill.progress_table import ProgressRow, Status
 from lambdas.common import metric_catalog as catalog
 from lambdas.common.edge_clickhouse import FixedClickHouse
 from lambdas.common.settings import SettingsError, load_env_settings
 from lambdas.workers import probes
 from lambdas.workers.probes import (
-    BackfillTask,
     Disk,
     ProbeError,
     backfill_progress_pct,
@@ -110,9 +109,9 @@ def test_ledger_of_a_candle_version_is_its_upper_32_bits() -> None:
     assert ledger_of_version(version(1, tx=0, op=0, fill=0)) == 1
 
 
-def task(name: str, span: tuple[int, int, int], status: str, pushed: datetime | None) -> BackfillTask:
+def task(name: str, span: tuple[int, int, int], status: Status, pushed: datetime | None) -> ProgressRow:
     start, target, current = span
-    return BackfillTask(name, start, target, current, status, pushed, NOW - timedelta(days=30))
+    return ProgressRow(name, start, target, current, status, pushed, None, None, NOW - timedelta(days=30), None)
 
 
 def test_backfill_progress_and_push_age_follow_the_downward_walk() -> None:
@@ -120,10 +119,11 @@ def test_backfill_progress_and_push_age_follow_the_downward_walk() -> None:
     amm = task("soroban_amm", (1, 300, 1), "error", NOW - timedelta(hours=2))  # all 300 done
     old = task("old", (1, 100, 1), "completed", NOW - timedelta(days=40))
     assert backfill_progress_pct([sdex]) == 10.0
-    assert backfill_progress_pct([sdex, amm]) == 77.5  # 310 of 400 ledgers
-    # Same convention as the backfill's own status row (lambdas/backfill/progress_table.py).
-    row = ProgressRow("sdex_archive", 1, 100, 91, "running", None, None, None, NOW, None)
-    assert row.progress_pct == backfill_progress_pct([sdex])
+    assert backfill_progress_pct([sdex, amm]) == 77.5  # 310 of 400 ledgers: weighted by span, not 55 % (mean)
+    # Not started (current above target) counts 0 of its span; an empty span counts nothing.
+    fresh = task("fresh", (1, 200, 201), "running", None)
+    assert backfill_progress_pct([sdex, fresh]) == 1000 / 300
+    assert backfill_progress_pct([sdex, task("empty", (5, 4, 5), "running", None)]) == 10.0
     # The stalest task still expected to push; a completed or paused task is not.
     assert backfill_push_age_seconds([sdex, amm, old], NOW) == 7200.0
     assert backfill_push_age_seconds([old, task("p", (1, 9, 5), "paused", None)], NOW) is None
@@ -306,12 +306,12 @@ def test_published_metrics_are_exactly_the_catalog_entries(
 
 
 def test_empty_tables_publish_nothing_for_themselves_and_are_reported(
-    front: Front, secrets: Any, capsys: pytest.CaptureFixture[str]
+    known_rows: Front, secrets: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    admin = admin_client(front)
+    admin = admin_client(known_rows)
     for table in ["price_ohlcv_1w", "price_ohlcv_1M", "current_prices", "backfill_progress"]:
         admin.command(f"TRUNCATE TABLE prices.{table}")
-    install_runtime(front, secrets)
+    install_runtime(known_rows, secrets)
     summary = probes.handler(scheduled_event(), FakeContext())
     assert summary["empty"] == ["price_ohlcv_1w", "price_ohlcv_1M", "current_prices", "backfill_progress"]
     names = {m.name + str(m.dimensions.get("Granularity", "")) for m in emf_metrics(capsys.readouterr().out)}
