@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from components.cost import backfill_fanout_cost_lines, backfill_fanout_estimate
+from components.function import baseline_statements
 from components.settings import LAMBDA_MB_PER_VCPU, SettingsError, StackSettings, load_settings
 from lambdas.backfill import fanout_handler
 from lambdas.common.settings import load_env_settings
@@ -184,25 +185,8 @@ def test_role_is_exactly_archive_reads_the_ingestion_bundle_and_its_queue(custom
             ],
             "Resource": queue_arn,
         },
-        "WriteOwnLogs": {
-            "Sid": "WriteOwnLogs",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"{log_group_arn}:*",
-        },
-        "AnyResourceMetrics": {
-            "Sid": "AnyResourceMetrics",
-            "Effect": "Allow",
-            "Action": "cloudwatch:PutMetricData",
-            "Resource": "*",
-            "Condition": {"StringEquals": {"cloudwatch:namespace": "Prices/Backfill"}},
-        },
-        "AnyResourceXray": {
-            "Sid": "AnyResourceXray",
-            "Effect": "Allow",
-            "Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"],
-            "Resource": "*",
-        },
+        # MonitoredFunction's baseline (pinned literally by test_ingest), not repeated here.
+        **{st["Sid"]: st for st in baseline_statements(log_group_arn, "Prices/Backfill")},
     }
     assert secret_arn != result.outputs["mtls_secret_arns"]["api"]
     assert run_all(result, ["198.51.100.0/28"]) == []
