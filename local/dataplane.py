@@ -15,14 +15,12 @@ import hashlib
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import requests
@@ -33,6 +31,7 @@ from lambdas.ledger_processor.ingest_files import ingest_files
 from local.api_gateway import serve_local_api
 from local.caddy_process import CaddyProcess, die_with_parent, free_port
 from local.chart import ChartError, busiest_asset, fetch_chart, write_chart
+from local.stop_signals import StopSignals
 from pki.issuer import IssuedCert, issue_client_cert, issue_server_cert, make_ca
 from pki.profile import CaProfile, client_profiles
 from schema.migrations import apply_migrations
@@ -505,13 +504,6 @@ def api_summary(api_url: str, chart: Path | None) -> str:
     return "\n".join(lines)
 
 
-def _stop_on_signal(signum: int, frame: FrameType | None) -> None:
-    # One-shot: a second Ctrl-C or SIGTERM must not interrupt the cleanup the first one started.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local.dataplane", description=__doc__.splitlines()[0])
     parser.add_argument("--clickhouse-port", type=int, default=0, help="0 = a free port")
@@ -529,22 +521,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     # SIGTERM takes the same orderly path as Ctrl-C: the context manager stops every child.
-    signal.signal(signal.SIGTERM, _stop_on_signal)
-    signal.signal(signal.SIGINT, _stop_on_signal)
+    stops = StopSignals()
+    stops.install()
+
+    def say_then_check(message: str) -> None:
+        _say(message)
+        stops.check()
+
     try:
         with start_dataplane(args.workdir, args.clickhouse_port, args.edge_port, args.env) as plane:
             print(summary(plane), flush=True)
             files = ledger_files_in(args.ingest)
             if files:
                 _say(f"ingesting {len(files)} ledger file(s) through the edge as the ingestion identity")
-                report = ingest_files(files, plane.endpoints_file, progress=_say)
+                report = ingest_files(files, plane.endpoints_file, progress=say_then_check)
                 print(candle_overview(plane), flush=True)
                 if not report.ok:
                     _say("some files were not ingested (see above); the data plane stays up")
                 refresh_current_prices(plane)
+            stops.check()
             with serve_local_api(plane.endpoints_file, args.api_port, publish=plane.add_endpoints) as api:
                 print(api_summary(api.url, write_fixture_chart(api.url, plane.workdir)), flush=True)
                 while plane.chfront.alive() and plane.caddy.alive() and api.alive():
+                    stops.check()
                     time.sleep(0.5)
             _say("a child process exited unexpectedly; stopping")
             return 1
