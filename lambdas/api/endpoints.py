@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from lambdas.api import pricing, queries
+from lambdas.api import asset_memo, pricing, queries
 from lambdas.api.asset_ids import NATIVE, AssetRef, parse_asset
 from lambdas.api.cursor import Cursor, decode_cursor, encode_cursor
 from lambdas.api.errors import ApiError, asset_not_found, bad_parameter, price_unavailable
@@ -83,7 +83,7 @@ def _now() -> datetime:
 def resolve(client: Any, ref: AssetRef) -> str:
     """The id the prices are stored under: a C… id that is the SAC of a classic asset becomes that asset."""
     if ref.kind == "contract":
-        return queries.classic_of_contracts(client, [ref.asset_id]).get(ref.asset_id, ref.asset_id)
+        return asset_memo.classic_of_contracts(client, [ref.asset_id]).get(ref.asset_id, ref.asset_id)
     return ref.asset_id
 
 
@@ -171,7 +171,7 @@ def get_asset(inputs: Inputs, client: Any) -> Reply:
     price = pricing.current_price(client, asset_id)
     if row is None:
         # Not registered and not priced: known all the same when it has candles (then without a price).
-        if price is None and asset_id not in queries.known_assets(client, [asset_id]):
+        if price is None and asset_id not in asset_memo.known_assets(client, [asset_id]):
             raise asset_not_found(ref.given)
         row = derived_row(asset_id)
     return Reply(asset_item(row, price))
@@ -204,7 +204,7 @@ def get_price(inputs: Inputs, client: Any) -> Reply:
     asset_id = resolve(client, ref)
     price = pricing.current_price(client, asset_id, min_volume_usd=inputs.get("min_volume_usd"))
     if price is None:
-        raise missing_price_error(asset_id in queries.known_assets(client, [asset_id]), ref.given)
+        raise missing_price_error(asset_id in asset_memo.known_assets(client, [asset_id]), ref.given)
     return Reply(price_out(asset_id, price))
 
 
@@ -217,12 +217,12 @@ def prices_batch(inputs: Inputs, client: Any) -> Reply:
         except ApiError as exc:
             refs.append(exc)
     contracts = sorted({r.asset_id for r in refs if isinstance(r, AssetRef) and r.kind == "contract"})
-    sac = queries.classic_of_contracts(client, contracts)
+    sac = asset_memo.classic_of_contracts(client, contracts)
     ids = [sac.get(r.asset_id, r.asset_id) if isinstance(r, AssetRef) else None for r in refs]
     wanted = list(dict.fromkeys(i for i in ids if i is not None))
     prices = pricing.current_prices(client, wanted)
     unpriced = [i for i in wanted if i not in prices]
-    known = queries.known_assets(client, unpriced)
+    known = asset_memo.known_assets(client, unpriced)
     results = []
     for text, ref, asset_id in zip(given, refs, ids, strict=True):
         if isinstance(ref, ApiError) or asset_id is None:
@@ -280,7 +280,7 @@ def get_ohlcv(inputs: Inputs, client: Any) -> Reply:
     candles = pricing.ohlcv(
         client, asset_id, granularity=granularity, start=start, end=end, base_currency=base_currency
     )
-    if not candles and asset_id not in queries.known_assets(client, [asset_id]):
+    if not candles and asset_id not in asset_memo.known_assets(client, [asset_id]):
         raise asset_not_found(ref.given)
     return Reply(
         OhlcvOut(
@@ -314,7 +314,7 @@ def get_oracles(inputs: Inputs, client: Any) -> Reply:
     ref: AssetRef = inputs.get("asset")
     asset_id = resolve(client, ref)
     rows = queries.latest_oracle_prices(client, asset_id)
-    if not rows and asset_id not in queries.known_assets(client, [asset_id]):
+    if not rows and asset_id not in asset_memo.known_assets(client, [asset_id]):
         raise asset_not_found(ref.given)
     return Reply(
         OraclesOut(

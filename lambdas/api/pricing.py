@@ -265,66 +265,56 @@ def l2_snapshot_statement(as_of: datetime) -> tuple[str, dict[str, str]]:
 
 # Per bucket, across every (quote asset, source) candle of the asset as base. A candle is "priced" when
 # its conversion to the requested currency is known; unpriced candles still count in the volumes and
-# trade_count (their base volume is real) but never in a price field.
+# trade_count (their base volume is real) but never in a price field. `f` is the candle's conversion
+# factor to the requested currency, 0 when unknown. One flat aggregate over the rows: a renaming subquery
+# level cost the engine more than the candles themselves (bench-api).
 _OHLCV_SQL = """
 SELECT
-    c_ts AS bucket,
-    countIf(c_priced) AS n_priced,
-    argMinIf(c_open, (c_ver, c_src, c_quote), c_priced) AS o,
-    maxIf(c_high, c_priced) AS h,
-    minIf(c_low, c_priced) AS l,
-    argMaxIf(c_close, (c_ver, c_src, c_quote), c_priced) AS c,
-    sum(c_vb) AS vb,
-    sum(c_vusd) AS vusd,
-    sumIf(c_vq, c_priced) / sumIf(c_vb, c_priced) AS vw,
-    toUInt64(sum(c_tc)) AS tc
-FROM
-(
-    SELECT
-        k.t_ts AS c_ts, k.t_src AS c_src, k.t_quote AS c_quote, k.t_ver AS c_ver,
-        k.t_vb AS c_vb, k.t_vusd AS c_vusd, k.t_tc AS c_tc,
-        {factor} AS c_k,
-        c_k > 0 AS c_priced,
-        k.t_open * c_k AS c_open, k.t_high * c_k AS c_high, k.t_low * c_k AS c_low, k.t_close * c_k AS c_close,
-        {quote_volume} AS c_vq
-    FROM
-    (
-        SELECT
-            'x' AS t_key, timestamp AS t_ts, source AS t_src, quote_asset_id AS t_quote, version AS t_ver,
-            open AS t_open, high AS t_high, low AS t_low, close AS t_close, close_usd AS t_close_usd,
-            toFloat64(volume_base) AS t_vb, toFloat64(volume_quote) AS t_vq, volume_quote_usd AS t_vusd,
-            trade_count AS t_tc
-        FROM {table} FINAL
-        WHERE asset_id = {{asset:String}}
-          AND timestamp < {{end:DateTime64(3, 'UTC')}}
-          AND timestamp + {interval} > {{start:DateTime64(3, 'UTC')}}
-    ) AS k
-    {xlm_join}
-)
-GROUP BY c_ts
-ORDER BY c_ts
+    timestamp AS bucket,
+    countIf(({factor} AS f) > 0) AS n_priced,
+    argMinIf(open * f, (version, source, quote_asset_id), f > 0) AS o,
+    maxIf(high * f, f > 0) AS h,
+    minIf(low * f, f > 0) AS l,
+    argMaxIf(close * f, (version, source, quote_asset_id), f > 0) AS c,
+    sum(toFloat64(volume_base)) AS vb,
+    sum(volume_quote_usd) AS vusd,
+    sumIf({quote_volume}, f > 0) / sumIf(toFloat64(volume_base), f > 0) AS vw,
+    toUInt64(sum(trade_count)) AS tc
+FROM {rows}
+GROUP BY bucket
+ORDER BY bucket
 """
 
-_USD_FACTOR = "if(k.t_close > 0 AND k.t_close_usd > 0, k.t_close_usd / k.t_close, 0.)"
-_USD_QUOTE_VOLUME = "if(c_priced, k.t_vusd, 0.)"
+_WINDOW = """asset_id = {{asset:String}}
+  AND timestamp < {{end:DateTime64(3, 'UTC')}}
+  AND timestamp + {interval} > {{start:DateTime64(3, 'UTC')}}"""
+
+_USD_ROWS = "{table} FINAL WHERE " + _WINDOW
+_USD_FACTOR = "if(close > 0 AND close_usd > 0, close_usd / close, 0.)"
+_USD_QUOTE_VOLUME = "volume_quote_usd"
 
 # XLM: exact for XLM-quoted candles; otherwise through USD and XLM's own USD close of the bucket (the
 # latest at or before it in the same tier, at most one bucket or 60 minutes older, like the 1m pivot).
-_XLM_FACTOR = (
-    "multiIf(k.t_quote = 'native', 1., "
-    "k.t_close > 0 AND k.t_close_usd > 0 AND x.x_usd > 0 AND dateDiff('second', x.x_ts, k.t_ts) <= {lag}, "
-    "k.t_close_usd / k.t_close / x.x_usd, 0.)"
+_XLM_ROWS = (
+    "(SELECT *, 'x' AS t_key FROM {table} FINAL WHERE "
+    + _WINDOW
+    + """) AS k
+ASOF LEFT JOIN
+(
+    SELECT 'x' AS x_key, timestamp AS x_ts, argMax(close_usd, (version, source, quote_asset_id)) AS x_usd
+    FROM {table} FINAL
+    WHERE asset_id = 'native' AND close_usd > 0
+      AND timestamp < {{end:DateTime64(3, 'UTC')}}
+      AND timestamp + {interval} > {{start:DateTime64(3, 'UTC')}} - INTERVAL {lag} SECOND
+    GROUP BY timestamp
+) AS x ON k.t_key = x.x_key AND k.timestamp >= x.x_ts"""
 )
-_XLM_QUOTE_VOLUME = "multiIf(NOT c_priced, 0., k.t_quote = 'native', k.t_vq, k.t_vusd / x.x_usd)"
-_XLM_JOIN = """ASOF LEFT JOIN
-    (
-        SELECT 'x' AS x_key, timestamp AS x_ts, argMax(close_usd, (version, source, quote_asset_id)) AS x_usd
-        FROM {table} FINAL
-        WHERE asset_id = 'native' AND close_usd > 0
-          AND timestamp < {{end:DateTime64(3, 'UTC')}}
-          AND timestamp + {interval} > {{start:DateTime64(3, 'UTC')}} - INTERVAL {lag} SECOND
-        GROUP BY timestamp
-    ) AS x ON k.t_key = x.x_key AND k.t_ts >= x.x_ts"""
+_XLM_FACTOR = (
+    "multiIf(quote_asset_id = 'native', 1., "
+    "close > 0 AND close_usd > 0 AND x.x_usd > 0 AND dateDiff('second', x.x_ts, timestamp) <= {lag}, "
+    "close_usd / close / x.x_usd, 0.)"
+)
+_XLM_QUOTE_VOLUME = "if(quote_asset_id = 'native', toFloat64(volume_quote), volume_quote_usd / x.x_usd)"
 
 
 def ohlcv(
@@ -352,18 +342,12 @@ def ohlcv(
         )
     table, interval = TIERS[granularity]
     if base_currency == "USD":
-        sql = _OHLCV_SQL.format(
-            factor=_USD_FACTOR, quote_volume=_USD_QUOTE_VOLUME, table=table, interval=interval, xlm_join=""
-        )
+        rows = _USD_ROWS.format(table=table, interval=interval)
+        sql = _OHLCV_SQL.format(factor=_USD_FACTOR, quote_volume=_USD_QUOTE_VOLUME, rows=rows)
     else:
         lag = max(3600, _BUCKET_SECONDS[granularity])
-        sql = _OHLCV_SQL.format(
-            factor=_XLM_FACTOR.format(lag=lag),
-            quote_volume=_XLM_QUOTE_VOLUME,
-            table=table,
-            interval=interval,
-            xlm_join=_XLM_JOIN.format(table=table, interval=interval, lag=lag),
-        )
+        rows = _XLM_ROWS.format(table=table, interval=interval, lag=lag)
+        sql = _OHLCV_SQL.format(factor=_XLM_FACTOR.format(lag=lag), quote_volume=_XLM_QUOTE_VOLUME, rows=rows)
     params = {"asset": asset, "start": _fmt_ts(start_utc), "end": _fmt_ts(end_utc)}
     candles = [_candle(row) for row in client.query(sql, parameters=params).named_results()]
     if asset == NATIVE and base_currency == "XLM":
