@@ -34,9 +34,10 @@ import pulumi_command as command
 from components.alarms import catalog_dimensions
 from components.function import silence_alarm
 from components.packaging import BuiltPackage
-from components.settings import BackupLifecycleSettings, BackupSettings
+from components.settings import BackupLifecycleSettings, BackupSettings, ClusterSettings
 from components.workers import ScheduledFunction, ScheduledFunctionArgs, read_secrets_statement
 from lambdas.common import metric_catalog as mc
+from schema.cluster import CLUSTER_NAME_RE
 from schema.rbac import BACKUP_COLLECTION, COLLECTION_NAME_RE
 
 HANDLER = "lambdas.workers.backup.handler"
@@ -172,14 +173,18 @@ def lifecycle_rules(life: BackupLifecycleSettings, prefix: str) -> list[dict[str
     ]
 
 
-def named_collection_script(client_command: str, collection: str, url: str) -> str:
+def named_collection_script(client_command: str, collection: str, url: str, cluster: str | None = None) -> str:
     """Read an access key id and secret (two lines of stdin), check their shape, and create or update the
     named collection through clickhouse-client. The key never appears in the script or a command line:
-    `printf` is a shell builtin, and the SQL reaches clickhouse-client on its stdin."""
+    `printf` is a shell builtin, and the SQL reaches clickhouse-client on its stdin. With a cluster, the
+    collection is written ON CLUSTER: the backup then still runs after the edge fails over to another replica."""
     if not COLLECTION_NAME_RE.match(collection):
         raise ValueError(f"named collection {collection!r}: expected a lower-case ClickHouse identifier")
     if not _LITERAL_SAFE_URL.match(url):
         raise ValueError(f"named collection url {url!r}: expected http(s)://host[:port]/[path/] without quotes")
+    if cluster is not None and not CLUSTER_NAME_RE.match(cluster):
+        raise ValueError(f"named collection cluster {cluster!r}: expected a ClickHouse identifier")
+    target = f"{collection} ON CLUSTER {cluster}" if cluster else collection
     fields = "url = '%s', access_key_id = '%s', secret_access_key = '%s'"
     return (
         "\n".join(
@@ -196,9 +201,9 @@ def named_collection_script(client_command: str, collection: str, url: str) -> s
                 "  exit 1",
                 "fi",
                 "{",
-                f'  printf "CREATE NAMED COLLECTION IF NOT EXISTS {collection} AS {fields};\\n" '
+                f'  printf "CREATE NAMED COLLECTION IF NOT EXISTS {target} AS {fields};\\n" '
                 f'"{url}" "$key_id" "$secret"',
-                f'  printf "ALTER NAMED COLLECTION {collection} SET {fields};\\n" "{url}" "$key_id" "$secret"',
+                f'  printf "ALTER NAMED COLLECTION {target} SET {fields};\\n" "{url}" "$key_id" "$secret"',
                 f"}} | {client_command}",
                 f'echo "named collection {collection} points at {url}"',
             ]
@@ -227,6 +232,8 @@ class BackupsArgs:
     tags: dict[str, str]
     # What must exist on the server before the collection is pushed (the database and its grants, the host).
     server_depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    # clickhouse.cluster: the collection is then created on every replica.
+    cluster: ClusterSettings | None = None
 
 
 class Backups(pulumi.ComponentResource):
@@ -326,9 +333,10 @@ class Backups(pulumi.ComponentResource):
             user=user.name,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
         )
+        cluster_name = args.cluster.name if args.cluster is not None else None
         script = bucket.bucket.apply(
             lambda b: named_collection_script(
-                args.client_command, BACKUP_COLLECTION, collection_url(b, args.aws_region)
+                args.client_command, BACKUP_COLLECTION, collection_url(b, args.aws_region), cluster_name
             )
         )
         credentials: pulumi.Output[str] = pulumi.Output.secret(

@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from components.function import MAX_PERIOD_SECONDS, AlarmWindowError, check_alarm_window
 from components.pricing import HCLOUD_SERVER_MONTHLY_EUR, HOURS_PER_MONTH
+from schema.cluster import CLUSTER_NAME_RE
 
 PROJECT = "prices-api"
 STACKS = ("dev", "prod")
@@ -63,9 +64,6 @@ class PartnerSettings(_Model):
         return value
 
 
-_CLUSTER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
 class ClusterSettings(_Model):
     """ClickHouse cluster mode (docs/cluster.md): the schema is rendered for a cluster of the partner's servers."""
 
@@ -78,7 +76,7 @@ class ClusterSettings(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if not _CLUSTER_NAME.match(value):
+        if not CLUSTER_NAME_RE.match(value):
             raise ValueError("a cluster name from remote_servers: letters, digits and _, not starting with a digit")
         return value
 

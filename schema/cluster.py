@@ -66,7 +66,7 @@ STATELESS_ENGINES = frozenset({"Null", "Merge", "Distributed", "Dictionary"})
 # tables read the window from the replicated_* setting, so the migration's intent is carried over.
 _SETTING_RENAMES = {"non_replicated_deduplication_window": "replicated_deduplication_window"}
 
-_CLUSTER_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+CLUSTER_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 class ClusterRenderError(ValueError):
@@ -83,7 +83,7 @@ class Cluster:
 
     def __post_init__(self) -> None:
         # The name is rendered into DDL unquoted (identifiers cannot be bound as parameters).
-        if not isinstance(self.name, str) or not _CLUSTER_NAME.match(self.name):
+        if not isinstance(self.name, str) or not CLUSTER_NAME_RE.match(self.name):
             raise ClusterRenderError(
                 f"cluster name {self.name!r} must be an identifier [A-Za-z_][A-Za-z0-9_]* of at most 64 characters"
             )
@@ -577,7 +577,7 @@ def _render_replicated_database(stmt: Statement, cluster: Cluster, plan: _Plan) 
     if stmt.kind is Kind.DATABASE:
         if stmt.engine is not None:
             raise ClusterRenderError("CREATE DATABASE names an engine; the cluster renderer decides it")
-        if not _CLUSTER_NAME.match(stmt.name):  # it becomes part of a string literal (the Keeper path)
+        if not CLUSTER_NAME_RE.match(stmt.name):  # it becomes part of a string literal (the Keeper path)
             raise ClusterRenderError(f"database name {stmt.name!r} must be a plain identifier")
         engine = f" ENGINE = Replicated('{DATABASE_ZOOKEEPER_PREFIX}/{stmt.name}', '{{shard}}', '{REPLICA_NAME}')"
         return _apply(stmt.text, [(stmt.name_end, stmt.name_end, cluster.clause + engine)])

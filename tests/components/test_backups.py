@@ -276,6 +276,28 @@ def test_the_push_script_writes_the_named_collection_from_stdin(tmp_path: Path) 
     assert secret not in done.stdout + done.stderr
 
 
+def test_on_a_cluster_the_named_collection_is_written_on_every_replica(tmp_path: Path) -> None:
+    raw, _ = stack_file_config("prod")
+    cluster = {**raw["clickhouse"], "cluster": {"name": "prices"}}
+    result = run("prod", config_overrides={"clickhouse": cluster})
+    push = resource(result, COMMAND, "backups-named-collection")
+    sql_file = tmp_path / "pushed.sql"
+    script = push.inputs["create"].replace(raw["clickhouse"]["clientCommand"], f"cat > {sql_file}")
+    done = subprocess.run(
+        ["bash", "-c", script], input=push.inputs["stdin"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    create, alter = sql_file.read_text().splitlines()
+    assert create.startswith("CREATE NAMED COLLECTION IF NOT EXISTS prices_backups ON CLUSTER prices AS url = ")
+    assert alter.startswith("ALTER NAMED COLLECTION prices_backups ON CLUSTER prices SET url = ")
+    # tests/schema/test_cluster_render.py parses both statements on the engine.
+
+
+def test_a_cluster_name_that_would_break_out_of_the_script_is_refused() -> None:
+    with pytest.raises(ValueError, match="cluster"):
+        named_collection_script("clickhouse-client", "prices_backups", "https://b/", cluster="c; DROP")
+
+
 @pytest.mark.parametrize(
     ("stdin", "line"),
     [
