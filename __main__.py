@@ -23,7 +23,7 @@ from components.cost import (
     worker_cost_lines,
     workload_lines,
 )
-from components.dashboard import ApiDashboardRefs, Dashboard, DashboardArgs
+from components.dashboard import ApiDashboardRefs, Dashboard, DashboardArgs, FanOutDashboardRefs
 from components.edge import CaddyEdge, CaddyEdgeArgs, EdgeIdentityArgs
 from components.ingest import Ingest, IngestArgs
 from components.mtls_secrets import MtlsBundle, MtlsSecrets, MtlsSecretsArgs
@@ -207,6 +207,9 @@ dashboard = Dashboard(
         worker_function_names={**workers.function_names, "backup": backups.function_name},
         probe_alarms=settings.workers.alarms,
         api=ApiDashboardRefs(api_name=api.api_name, function_name=api.function_name, stage_name=api.stage_name),
+        fan_out=FanOutDashboardRefs(backfill.queue_name, backfill.dlq_name, backfill.function_name)
+        if backfill
+        else None,
     ),
 )
 

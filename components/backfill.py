@@ -111,6 +111,8 @@ def fanout_environment(args: BackfillFanOutArgs) -> dict[str, pulumi.Input[str]]
 class BackfillFanOut(pulumi.ComponentResource):
     queue_url: pulumi.Output[str]
     queue_arn: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+    dlq_name: pulumi.Output[str]
     dlq_arn: pulumi.Output[str]
     function_name: pulumi.Output[str]
     alarm_names: tuple[str, ...]
@@ -180,6 +182,8 @@ class BackfillFanOut(pulumi.ComponentResource):
 
         self.queue_url = queue.url
         self.queue_arn = queue.arn
+        self.queue_name = queue.name
+        self.dlq_name = dlq.name
         self.dlq_arn = dlq.arn
         self.function_name = function.function_name
         self.alarm_names = (*function.alarm_names, f"{function_name}-dlq-messages")

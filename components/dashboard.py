@@ -40,6 +40,15 @@ class ApiDashboardRefs:
 
 
 @dataclass(frozen=True)
+class FanOutDashboardRefs:
+    """The backfill fan-out (when enabled): its range queue, that queue's DLQ and its function."""
+
+    queue_name: pulumi.Input[str]
+    dlq_name: pulumi.Input[str]
+    function_name: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class DashboardArgs:
     name_prefix: str
     region: str
@@ -51,6 +60,7 @@ class DashboardArgs:
     worker_function_names: Mapping[str, pulumi.Input[str]]
     probe_alarms: ProbeAlarmSettings
     api: ApiDashboardRefs | None = None
+    fan_out: FanOutDashboardRefs | None = None
 
 
 def aws_metric(namespace: str, name: str, dimensions: Mapping[str, pulumi.Input[str]], **options: Any) -> list[Any]:
@@ -123,6 +133,8 @@ def dashboard_body(args: DashboardArgs) -> dict[str, Any]:
     r = args.region
     t = args.probe_alarms
     functions = {"ledger-processor": args.ingest_function_name, **args.worker_function_names}
+    if args.fan_out is not None:
+        functions["backfill-fanout"] = args.fan_out.function_name
     certificate_roles = dict(mc.DAYS_TO_NOT_AFTER.dimensions)["Role"] or ()
     widgets: list[dict[str, Any]] = [
         {
@@ -272,6 +284,35 @@ def dashboard_body(args: DashboardArgs) -> dict[str, Any]:
             left_label="%",
             right_label="s",
         ),
+    ]
+    if args.fan_out is not None:
+        ranges = {"QueueName": args.fan_out.queue_name}
+        widgets.append(
+            metric_widget(
+                "Backfill fan-out",
+                [
+                    aws_metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", ranges, label="ranges queued"),
+                    aws_metric("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", ranges, label="ranges in flight"),
+                    aws_metric(
+                        "AWS/SQS",
+                        "ApproximateNumberOfMessagesVisible",
+                        {"QueueName": args.fan_out.dlq_name},
+                        label="ranges in the DLQ",
+                    ),
+                    catalog_metric(mc.FANOUT_RANGES_COMPLETED, stat="Sum", label="ranges completed"),
+                    catalog_metric(mc.FANOUT_RANGES_INCOMPLETE, stat="Sum", label="ranges incomplete"),
+                    catalog_metric(mc.FANOUT_LEDGERS_WRITTEN, stat="Sum", label="ledgers written", yAxis="right"),
+                    catalog_metric(mc.FANOUT_TRADES_WRITTEN, stat="Sum", label="trades written", yAxis="right"),
+                ],
+                region=r,
+                stat="Maximum",
+                period=300,
+                thresholds=[threshold_line("DLQ alarm", 1)],
+                left_label="ranges",
+                right_label="rows",
+            )
+        )
+    widgets += [
         metric_widget(
             "Function invocations",
             [

@@ -44,14 +44,16 @@ from pydantic import Field, field_validator
 from lambdas.backfill.ingest import ingest_batch
 from lambdas.backfill.progress_table import ProgressRow, Status, close_time_of, now_utc, read_progress, write_progress
 from lambdas.backfill.source import LedgerSource, S3Source
+from lambdas.common import metric_catalog as mc
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import EdgeSettings, load_env_settings
 from lambdas.ledger_processor.ledger_ingest import PoisonLedgerError
 from lambdas.ledger_processor.reconcile import MAX_RANGE, find_missing
+from lambdas.workers.publish import CatalogMetrics
 
-SERVICE = "backfill-fanout"
-NAMESPACE = "Prices/Backfill"
+SERVICE = mc.FANOUT_SERVICE
+NAMESPACE = mc.BACKFILL
 SQS_BATCH = 10  # SendMessageBatch maximum
 MAX_LEDGER = 0xFFFFFFFF
 # Stop taking on ledger groups this long before the timeout: the record then fails cleanly and its
@@ -63,6 +65,7 @@ READ_THREADS = 16
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+published = CatalogMetrics(metrics, NAMESPACE, SERVICE)
 tracer = Tracer(service=SERVICE)
 # A failed range is a batch item failure even when it is the whole batch (one range per invocation): SQS
 # redelivers it either way, and the function's Errors alarm keeps meaning crashes and timeouts, while ranges
@@ -370,6 +373,9 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> RangeRes
         "absent": len(result.absent),
         "seconds": round(time.monotonic() - started, 3),
     }
+    published.put(mc.FANOUT_LEDGERS_WRITTEN, len(result.written))
+    published.put(mc.FANOUT_TRADES_WRITTEN, result.trades)
+    published.put(mc.FANOUT_RANGES_COMPLETED if result.complete else mc.FANOUT_RANGES_INCOMPLETE, 1)
     if not result.complete:
         logger.error("range incomplete", extra=outcome)
         absent = (

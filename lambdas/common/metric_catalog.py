@@ -101,4 +101,26 @@ BACKFILL_PROGRESS_PCT = MetricDef(
     PROBES, "BackfillProgressPct", "Percent", "probes", description="ledgers done over every backfill task"
 )
 
+# -- backfill fan-out (lambdas/backfill/fanout_handler.py) -------------------------------------------------------
+BACKFILL = "Prices/Backfill"
+FANOUT_SERVICE = "backfill-fanout"
+FANOUT_RANGES_COMPLETED = MetricDef(
+    BACKFILL, "RangesCompleted", "Count", FANOUT_SERVICE, description="ranges whose every ledger is written"
+)
+FANOUT_RANGES_INCOMPLETE = MetricDef(
+    BACKFILL,
+    "RangesIncomplete",
+    "Count",
+    FANOUT_SERVICE,
+    description="ranges left with poison or absent ledgers (redelivered, then in the DLQ)",
+)
+FANOUT_LEDGERS_WRITTEN = MetricDef(
+    BACKFILL,
+    "LedgersWritten",
+    "Count",
+    FANOUT_SERVICE,
+    description="ledgers written by the fan-out (a redelivery does not count those already written)",
+)
+FANOUT_TRADES_WRITTEN = MetricDef(BACKFILL, "TradesWritten", "Count", FANOUT_SERVICE)
+
 ALL_METRICS: tuple[MetricDef, ...] = tuple(v for v in list(globals().values()) if isinstance(v, MetricDef))

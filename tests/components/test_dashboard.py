@@ -11,9 +11,10 @@ import pytest
 
 from components.dashboard import GRID_COLUMNS
 from components.settings import load_settings
-from lambdas.common.metric_catalog import ALL_METRICS, MetricDef
+from lambdas.common.metric_catalog import ALL_METRICS, FANOUT_SERVICE, MetricDef
 from offline.runner import PlanResult
 from tests.components.program import children_of, one, planned
+from tests.components.test_backfill import enabled as planned_with_fan_out
 from tests.components.test_settings import stack_file_config
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -54,6 +55,15 @@ AWS_METRICS: dict[str, tuple[frozenset[str], tuple[frozenset[str], ...]]] = {
 
 # Catalog entries no alarm or widget uses, each with the reason. Empty today: every published metric is watched.
 UNWATCHED: dict[MetricDef, str] = {}
+# Published only by an optional component: watched in the plans that enable it (checked below).
+FAN_OUT_METRICS = frozenset(m for m in ALL_METRICS if m.service == FANOUT_SERVICE)
+
+# (stack, backfill fan-out on): the stack files as they are, and with the optional fan-out enabled.
+VARIANTS = [("dev", False), ("prod", False), ("prod", True)]
+
+
+def plan_of(stack: str, fan_out: bool) -> PlanResult:
+    return planned_with_fan_out(stack) if fan_out else planned(stack)
 
 
 @dataclass(frozen=True)
@@ -137,21 +147,23 @@ def problems_with(ref: MetricRef) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_every_metric_an_alarm_or_widget_watches_is_published(stack: str) -> None:
-    result = planned(stack)
+@pytest.mark.parametrize(("stack", "fan_out"), VARIANTS)
+def test_every_metric_an_alarm_or_widget_watches_is_published(stack: str, fan_out: bool) -> None:
+    result = plan_of(stack, fan_out)
     refs = [*alarm_refs(result), *widget_refs(result)]
     assert len(refs) > 50, "the plan's alarms and dashboard were read"
     assert [p for ref in refs for p in problems_with(ref)] == []
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_every_catalogued_metric_is_watched_or_explained(stack: str) -> None:
-    result = planned(stack)
+@pytest.mark.parametrize(("stack", "fan_out"), VARIANTS)
+def test_every_catalogued_metric_is_watched_or_explained(stack: str, fan_out: bool) -> None:
+    result = plan_of(stack, fan_out)
     watched = {catalog_entry(ref) for ref in [*alarm_refs(result), *widget_refs(result)]}
-    unwatched = [f"{m.namespace} {m.name}" for m in ALL_METRICS if m not in watched and m not in UNWATCHED]
+    excused = UNWATCHED.keys() | (set() if fan_out else FAN_OUT_METRICS)
+    unwatched = [f"{m.namespace} {m.name}" for m in ALL_METRICS if m not in watched and m not in excused]
     assert unwatched == [], "add an alarm or a widget, or list the metric in UNWATCHED with a reason"
     assert [m.name for m in UNWATCHED if m in watched] == [], "UNWATCHED lists a metric that is watched"
+    assert fan_out == bool(FAN_OUT_METRICS & watched)
 
 
 def test_the_cross_check_catches_what_it_is_for() -> None:
@@ -238,6 +250,22 @@ def test_widgets_point_at_the_stacks_own_api_queues_and_functions(stack: str) ->
     functions = {fn.inputs["name"] for fn in result.of_type(FUNCTION)} - {api_function}
     for title in ("Function invocations", "Function errors"):
         assert {row[3] for row in metric_rows(widgets[title])} == functions
+
+
+def test_with_the_fan_out_on_its_queue_dlq_and_function_are_on_the_dashboard() -> None:
+    result = planned_with_fan_out("prod")
+    widgets = widgets_by_title(result)
+    queue = one(result, "aws:sqs/queue:Queue", "backfill-queue").inputs["name"]
+    dlq = one(result, "aws:sqs/queue:Queue", "backfill-dlq").inputs["name"]
+    rows = metric_rows(widgets["Backfill fan-out"])
+    assert ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue] in rows
+    assert ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", queue] in rows
+    assert ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq] in rows
+    assert {row[1] for row in rows if row[0] == "Prices/Backfill"} == {m.name for m in FAN_OUT_METRICS}
+    fan_out_function = one(result, FUNCTION, "backfill-function").inputs["name"]
+    for title in ("Function invocations", "Function errors"):
+        assert fan_out_function in {row[3] for row in metric_rows(widgets[title])}
+    assert "Backfill fan-out" not in widgets_by_title(planned("prod"))
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

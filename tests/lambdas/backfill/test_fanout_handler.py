@@ -22,6 +22,7 @@ from lambdas.backfill.progress_table import read_progress
 from lambdas.backfill.source import S3Source
 from lambdas.common.clickhouse_client import edge_client
 from lambdas.common.edge_clickhouse import FixedClickHouse
+from lambdas.common.metric_catalog import ALL_METRICS, FANOUT_SERVICE
 from lambdas.ledger_processor.ingest_files import ingest_files
 from lambdas.ledger_processor.ledger_files import ledger_key_for
 from lambdas.ledger_processor.values import PUBNET_PASSPHRASE
@@ -30,6 +31,9 @@ from tests.lambdas.backfill.test_backfill_dataplane import to_zstd
 from tests.lambdas.ledger_processor.helpers import FIXTURES, MAINNET
 from tests.lambdas.ledger_processor.test_candles_engine import TIERS, fresh_prices, refresh_chain, snapshot
 from tests.lambdas.ledger_processor.test_handler_sqs import failed_ids, sqs_event
+from tests.lambdas.workers.helpers import assert_catalog_metrics, emf_metrics
+
+FAN_OUT_METRICS = tuple(m for m in ALL_METRICS if m.service == FANOUT_SERVICE)
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -152,7 +156,9 @@ def ingested(admin: Any) -> list[int]:
 # ---- the function on the engine ---------------------------------------------------------------------------
 
 
-def test_a_poison_or_missing_ledger_fails_only_its_range(plane: DataPlane, admin: Any, tmp_path: Path) -> None:
+def test_a_poison_or_missing_ledger_fails_only_its_range(
+    plane: DataPlane, admin: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     fresh_prices(admin)
     corrupt = to_zstd(FIXTURES / MAINNET[53312000])
     poison = {53312001: corrupt[:4] + bytes(b ^ 0x5A for b in corrupt[4:]), 999: to_zstd(FIXTURES / MAINNET[57500008])}
@@ -174,6 +180,11 @@ def test_a_poison_or_missing_ledger_fails_only_its_range(plane: DataPlane, admin
     # Every good ledger of every range was written, the failed ranges' good ledgers included.
     assert ingested(admin) == sorted(MAINNET)
     assert admin.query("SELECT sum(trade_count) FROM prices.candle_parts_1m FINAL").result_rows == [(481,)]
+    # What the dashboard's fan-out widget shows, published as the metric catalog defines it.
+    published = [m for m in emf_metrics(capsys.readouterr().out) if m.name != "ColdStart"]
+    assert_catalog_metrics(published, FAN_OUT_METRICS)
+    totals = {d.name: sum(m.value for m in published if m.name == d.name) for d in FAN_OUT_METRICS}
+    assert totals == {"RangesCompleted": 2, "RangesIncomplete": 3, "LedgersWritten": len(MAINNET), "TradesWritten": 481}
 
 
 def test_redelivered_ranges_write_nothing_twice_and_match_live_ingestion(
