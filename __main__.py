@@ -172,7 +172,6 @@ backups = Backups(
         alarm_topic_arn=ops.alarm_topic_arn,
         tags=tags,
         server_depends_on=(database, *target.depends_on),
-        cluster=target.clickhouse.cluster,
     ),
 )
 # Backfill fan-out (off by default): a queue of ledger ranges and a function ingesting them in parallel.

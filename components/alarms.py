@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
+from components.function import ops_alarm
 from components.settings import WorkersSettings
 from lambdas.common import metric_catalog as mc
 from lambdas.common.metric_catalog import MetricDef
@@ -66,7 +66,6 @@ class ProbeAlarms(pulumi.ComponentResource):
         period = args.settings.probes.cadence_period_seconds
         periods = thresholds.evaluation_periods
         window = f"{periods} probe periods of {period} s"
-        actions = [args.alarm_topic_arn]
         names: list[str] = []
 
         def alarm(
@@ -82,11 +81,14 @@ class ProbeAlarms(pulumi.ComponentResource):
             anchor: str | None = None,
         ) -> None:
             alarm_name = f"{args.name_prefix}-{suffix}"
-            aws.cloudwatch.MetricAlarm(
+            ops_alarm(
                 f"{name}-{suffix}",
-                name=alarm_name,
+                alarm_name=alarm_name,
                 # What to do lives in docs/operations.md (which links the runbooks), one anchor per alarm.
-                alarm_description=f"{description} What to do: docs/operations.md#{anchor or suffix}",
+                description=f"{description} What to do: docs/operations.md#{anchor or suffix}",
+                topic_arn=args.alarm_topic_arn,
+                tags=args.tags,
+                opts=child,
                 namespace=metric.namespace,
                 metric_name=metric.name,
                 dimensions=catalog_dimensions(metric, dimensions),
@@ -97,10 +99,6 @@ class ProbeAlarms(pulumi.ComponentResource):
                 comparison_operator=comparison,
                 threshold=threshold,
                 treat_missing_data=missing,
-                alarm_actions=actions,
-                ok_actions=actions,
-                tags=args.tags,
-                opts=child,
             )
             names.append(alarm_name)
 

@@ -27,7 +27,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.function import FunctionAlarmSettings, MonitoredFunction, MonitoredFunctionArgs
+from components.function import FunctionAlarmSettings, MonitoredFunction, MonitoredFunctionArgs, ops_alarm
 from components.packaging import BuiltPackage
 from components.settings import ApiSettings
 from lambdas.api.routes import ROUTES, Route
@@ -577,21 +577,19 @@ class Api(pulumi.ComponentResource):
     def _alarms(self) -> list[str]:
         """The API Gateway alarms (the function's three are MonitoredFunction's); returns their names."""
         s, api_name = self._args.settings, self._api_name
-        actions = [self._args.alarm_topic_arn]
         dimensions = {"ApiName": api_name, "Stage": STAGE_NAME}
         names: list[str] = []
 
         def alarm(suffix: str, description: str, **kwargs: Any) -> None:
             names.append(f"{api_name}-{suffix}")
-            aws.cloudwatch.MetricAlarm(
+            ops_alarm(
                 f"{self._name}-{suffix}",
-                name=f"{api_name}-{suffix}",
-                alarm_description=description,
-                alarm_actions=actions,
-                ok_actions=actions,
-                treat_missing_data="notBreaching",
+                alarm_name=f"{api_name}-{suffix}",
+                description=description,
+                topic_arn=self._args.alarm_topic_arn,
                 tags=self._args.tags,
                 opts=self._child,
+                treat_missing_data="notBreaching",
                 **kwargs,
             )
 

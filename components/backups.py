@@ -34,10 +34,9 @@ import pulumi_command as command
 from components.alarms import catalog_dimensions
 from components.function import silence_alarm
 from components.packaging import BuiltPackage
-from components.settings import BackupLifecycleSettings, BackupSettings, ClusterSettings
+from components.settings import BackupLifecycleSettings, BackupSettings
 from components.workers import ScheduledFunction, ScheduledFunctionArgs, read_secrets_statement
 from lambdas.common import metric_catalog as mc
-from schema.cluster import CLUSTER_NAME_RE
 from schema.rbac import BACKUP_COLLECTION, COLLECTION_NAME_RE
 
 HANDLER = "lambdas.workers.backup.handler"
@@ -48,7 +47,8 @@ LOCK_FILE = ".lock"
 MANIFEST = ".backup"
 _COLLECTION_URL = re.compile(r"^https://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\.s3\.[a-z]{2}(-[a-z]+)+-\d\.amazonaws\.com/$")
 # What may appear inside the script's SQL literal and shell double quotes (collection_url decides the endpoint).
-_LITERAL_SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.:-]+/([A-Za-z0-9._-]+/)*$")
+# \Z, not $: `$` also matches before a trailing newline, which would break the script's line.
+_LITERAL_SAFE_URL = re.compile(r"^https?://[A-Za-z0-9.:-]+/([A-Za-z0-9._-]+/)*\Z")
 # What an AWS access key looks like; the script refuses anything else before it reaches SQL text.
 ACCESS_KEY_ID_PATTERN = "^[A-Z0-9]{16,128}$"
 SECRET_ACCESS_KEY_PATTERN = "^[A-Za-z0-9/+=]{40}$"  # noqa: S105 (a shape, not a secret)
@@ -173,18 +173,16 @@ def lifecycle_rules(life: BackupLifecycleSettings, prefix: str) -> list[dict[str
     ]
 
 
-def named_collection_script(client_command: str, collection: str, url: str, cluster: str | None = None) -> str:
+def named_collection_script(client_command: str, collection: str, url: str) -> str:
     """Read an access key id and secret (two lines of stdin), check their shape, and create or update the
     named collection through clickhouse-client. The key never appears in the script or a command line:
-    `printf` is a shell builtin, and the SQL reaches clickhouse-client on its stdin. With a cluster, the
-    collection is written ON CLUSTER: the backup then still runs after the edge fails over to another replica."""
+    `printf` is a shell builtin, and the SQL reaches clickhouse-client on its stdin. Never ON CLUSTER, even in
+    cluster mode: a distributed DDL statement is kept as written in Keeper's queue and in the unmasked
+    `system.distributed_ddl_queue`, which would store the key in plain text (docs/backups.md)."""
     if not COLLECTION_NAME_RE.match(collection):
         raise ValueError(f"named collection {collection!r}: expected a lower-case ClickHouse identifier")
     if not _LITERAL_SAFE_URL.match(url):
         raise ValueError(f"named collection url {url!r}: expected http(s)://host[:port]/[path/] without quotes")
-    if cluster is not None and not CLUSTER_NAME_RE.match(cluster):
-        raise ValueError(f"named collection cluster {cluster!r}: expected a ClickHouse identifier")
-    target = f"{collection} ON CLUSTER {cluster}" if cluster else collection
     fields = "url = '%s', access_key_id = '%s', secret_access_key = '%s'"
     return (
         "\n".join(
@@ -201,9 +199,9 @@ def named_collection_script(client_command: str, collection: str, url: str, clus
                 "  exit 1",
                 "fi",
                 "{",
-                f'  printf "CREATE NAMED COLLECTION IF NOT EXISTS {target} AS {fields};\\n" '
+                f'  printf "CREATE NAMED COLLECTION IF NOT EXISTS {collection} AS {fields};\\n" '
                 f'"{url}" "$key_id" "$secret"',
-                f'  printf "ALTER NAMED COLLECTION {target} SET {fields};\\n" "{url}" "$key_id" "$secret"',
+                f'  printf "ALTER NAMED COLLECTION {collection} SET {fields};\\n" "{url}" "$key_id" "$secret"',
                 f"}} | {client_command}",
                 f'echo "named collection {collection} points at {url}"',
             ]
@@ -232,8 +230,6 @@ class BackupsArgs:
     tags: dict[str, str]
     # What must exist on the server before the collection is pushed (the database and its grants, the host).
     server_depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
-    # clickhouse.cluster: the collection is then created on every replica.
-    cluster: ClusterSettings | None = None
 
 
 class Backups(pulumi.ComponentResource):
@@ -333,10 +329,9 @@ class Backups(pulumi.ComponentResource):
             user=user.name,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["secret"]),
         )
-        cluster_name = args.cluster.name if args.cluster is not None else None
         script = bucket.bucket.apply(
             lambda b: named_collection_script(
-                args.client_command, BACKUP_COLLECTION, collection_url(b, args.aws_region), cluster_name
+                args.client_command, BACKUP_COLLECTION, collection_url(b, args.aws_region)
             )
         )
         credentials: pulumi.Output[str] = pulumi.Output.secret(

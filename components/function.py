@@ -57,6 +57,29 @@ def check_alarm_window(what: str, period_seconds: int, evaluation_periods: int) 
         )
 
 
+def ops_alarm(
+    resource_name: str,
+    *,
+    alarm_name: str,
+    description: str,
+    topic_arn: pulumi.Input[str],
+    tags: Mapping[str, str],
+    opts: pulumi.ResourceOptions,
+    **metric: Any,
+) -> aws.cloudwatch.MetricAlarm:
+    """Every alarm of the stack: to the ops topic, and back to it with an OK when the condition clears."""
+    return aws.cloudwatch.MetricAlarm(
+        resource_name,
+        name=alarm_name,
+        alarm_description=description,
+        alarm_actions=[topic_arn],
+        ok_actions=[topic_arn],
+        tags=dict(tags),
+        opts=opts,
+        **metric,
+    )
+
+
 def silence_alarm(
     resource_name: str,
     *,
@@ -75,10 +98,13 @@ def silence_alarm(
     A dead publisher emits no datapoint at all, and `treat_missing_data=breaching` alone did not fire in the
     reference system (reference-system.md §13.8); the FILL makes silence a 0, and both are kept.
     """
-    return aws.cloudwatch.MetricAlarm(
+    return ops_alarm(
         resource_name,
-        name=alarm_name,
-        alarm_description=description,
+        alarm_name=alarm_name,
+        description=description,
+        topic_arn=topic_arn,
+        tags=tags,
+        opts=opts,
         metric_queries=[
             aws.cloudwatch.MetricAlarmMetricQueryArgs(id=metric_id, metric=metric, return_data=False),
             aws.cloudwatch.MetricAlarmMetricQueryArgs(
@@ -90,10 +116,6 @@ def silence_alarm(
         comparison_operator="LessThanThreshold",
         threshold=1,
         treat_missing_data="breaching",
-        alarm_actions=[topic_arn],
-        ok_actions=[topic_arn],
-        tags=dict(tags),
-        opts=opts,
     )
 
 
@@ -234,16 +256,14 @@ class MonitoredFunction(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy, *args.extra_depends_on]),
         )
 
-        actions = [args.alarm_topic_arn]
         a = args.alarms
 
         def alarm(suffix: str, description: str, **kwargs: Any) -> None:
-            aws.cloudwatch.MetricAlarm(
+            ops_alarm(
                 f"{name}-{suffix}",
-                name=f"{fn}-{suffix}",
-                alarm_description=description,
-                alarm_actions=actions,
-                ok_actions=actions,
+                alarm_name=f"{fn}-{suffix}",
+                description=description,
+                topic_arn=args.alarm_topic_arn,
                 tags=tags,
                 opts=child,
                 **kwargs,

@@ -19,7 +19,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.function import FunctionAlarmSettings, MonitoredFunction, MonitoredFunctionArgs
+from components.function import FunctionAlarmSettings, MonitoredFunction, MonitoredFunctionArgs, ops_alarm
 from components.packaging import BuiltPackage
 from components.queues import dlq_alarm, queue_with_dlq
 from components.settings import IngestSettings, PartnerSettings
@@ -203,17 +203,15 @@ class Ingest(pulumi.ComponentResource):
         )
 
         # -- the queue's own alarms (the function's three are MonitoredFunction's) ------------------------
-        actions = [args.alarm_topic_arn]
         queue_alarms: list[str] = []
 
         def alarm(suffix: str, description: str, **kwargs: Any) -> None:
             queue_alarms.append(f"{function_name}-{suffix}")
-            aws.cloudwatch.MetricAlarm(
+            ops_alarm(
                 f"{name}-{suffix}",
-                name=f"{function_name}-{suffix}",
-                alarm_description=description,
-                alarm_actions=actions,
-                ok_actions=actions,
+                alarm_name=f"{function_name}-{suffix}",
+                description=description,
+                topic_arn=args.alarm_topic_arn,
                 tags=tags,
                 opts=child,
                 **kwargs,

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
+from components.function import ops_alarm
+
 RETENTION_SECONDS = 14 * 24 * 3600  # the SQS maximum, on the queue and the DLQ
 DLQ_ALARM_PERIOD_SECONDS = 300
 
@@ -57,12 +59,13 @@ def dlq_alarm(
     opts: pulumi.ResourceOptions,
 ) -> aws.cloudwatch.MetricAlarm:
     """Any message in the DLQ alarms: it failed every delivery and waits for a fix and a redrive."""
-    return aws.cloudwatch.MetricAlarm(
+    return ops_alarm(
         resource_name,
-        name=alarm_name,
-        alarm_description=description,
-        alarm_actions=[topic_arn],
-        ok_actions=[topic_arn],
+        alarm_name=alarm_name,
+        description=description,
+        topic_arn=topic_arn,
+        tags=tags,
+        opts=opts,
         namespace="AWS/SQS",
         metric_name="ApproximateNumberOfMessagesVisible",
         dimensions={"QueueName": dlq.name},
@@ -72,6 +75,4 @@ def dlq_alarm(
         comparison_operator="GreaterThanOrEqualToThreshold",
         threshold=1,
         treat_missing_data="notBreaching",
-        tags=dict(tags),
-        opts=opts,
     )

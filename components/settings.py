@@ -11,9 +11,18 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from components.function import MAX_PERIOD_SECONDS, AlarmWindowError, check_alarm_window
@@ -42,11 +51,27 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
 
+def _bucket_name(value: str) -> str:
+    if not _BUCKET.match(value):
+        raise ValueError("an S3 bucket name (3-63 chars, lower-case letters, digits, dots, hyphens)")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _looks_like_email(value):
+        raise ValueError("an e-mail address")
+    return value
+
+
+BucketName = Annotated[str, AfterValidator(_bucket_name)]
+Email = Annotated[str, AfterValidator(_email)]
+
+
 class PartnerSettings(_Model):
     """What the block-explorer partner owns and we consume."""
 
     ledger_events_topic_arn: str
-    ledger_bucket_name: str
+    ledger_bucket_name: BucketName
     network_passphrase: str = "Public Global Stellar Network ; September 2015"  # noqa: S105 (not a secret)
 
     @field_validator("ledger_events_topic_arn")
@@ -54,13 +79,6 @@ class PartnerSettings(_Model):
     def _topic_arn(cls, value: str) -> str:
         if not _ARN_SNS.match(value):
             raise ValueError("an SNS topic ARN like arn:aws:sns:eu-central-1:123456789012:topic-name")
-        return value
-
-    @field_validator("ledger_bucket_name")
-    @classmethod
-    def _bucket(cls, value: str) -> str:
-        if not _BUCKET.match(value):
-            raise ValueError("an S3 bucket name (3-63 chars, lower-case letters, digits, dots, hyphens)")
         return value
 
 
@@ -180,17 +198,10 @@ class NetworkSettings(_Model):
 
 
 class OpsSettings(_Model):
-    alarm_email: str | None = None
+    alarm_email: Email | None = None
     budget_monthly_usd: float = Field(gt=0)
     budget_alert_thresholds_pct: tuple[int, ...] = (50, 80, 100)
     budget_alert_emails: tuple[str, ...] = Field(min_length=1)
-
-    @field_validator("alarm_email")
-    @classmethod
-    def _email(cls, value: str | None) -> str | None:
-        if value is not None and not _looks_like_email(value):
-            raise ValueError("an e-mail address")
-        return value
 
     @field_validator("budget_alert_emails")
     @classmethod
@@ -216,6 +227,15 @@ LOG_RETENTION_DAYS = (
 # fmt: on
 
 
+def _log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(f"one of the CloudWatch Logs retention periods {', '.join(map(str, LOG_RETENTION_DAYS))}")
+    return value
+
+
+LogRetentionDays = Annotated[int, AfterValidator(_log_retention)]
+
+
 class IngestSettings(_Model):
     """The live ingest path: partner SNS topic → our SQS queue (+ DLQ) → the ledger-processor Lambda."""
 
@@ -225,7 +245,7 @@ class IngestSettings(_Model):
     batch_size: int = Field(ge=1, le=10000)
     maximum_batching_window_seconds: int = Field(default=0, ge=0, le=300)
     max_receive_count: int = Field(ge=1, le=1000)
-    log_retention_days: int
+    log_retention_days: LogRetentionDays
     alarm_oldest_message_age_seconds: int = Field(ge=60)
     # The age must stay above the threshold this many consecutive minutes before the alarm fires.
     alarm_oldest_message_minutes: int = Field(default=5, ge=1, le=60)
@@ -247,13 +267,6 @@ class IngestSettings(_Model):
             raise ValueError(
                 "between 2 and 1000: the SQS event source's maximumConcurrency (set to this value) must be at least 2"
             )
-        return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"one of the CloudWatch Logs retention periods {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return value
 
     @model_validator(mode="after")
@@ -356,7 +369,7 @@ class ApiSettings(_Model):
     timeout_seconds: int = Field(default=10, ge=1)
     # Caps what the API can put on the shared ClickHouse box (reference-system.md §13.1); None = unreserved.
     reserved_concurrency: int | None = Field(default=50, ge=1, le=1000)
-    log_retention_days: int = 30
+    log_retention_days: LogRetentionDays = 30
     # -- the stage
     cache_size_gb: ApiCacheSizeGb = "0"
     # Stage-wide, applied to every method (API Gateway throttles each method separately at these values).
@@ -365,7 +378,7 @@ class ApiSettings(_Model):
     logging_level: Literal["OFF", "ERROR", "INFO"] = "ERROR"
     # Per-method CloudWatch metrics are billed as custom metrics; the stage-wide ones are free.
     detailed_metrics: bool = False
-    access_log_retention_days: int = 30
+    access_log_retention_days: LogRetentionDays = 30
     # API Gateway writes execution and access logs through ONE role per account and region: "create" makes
     # it here; "existing" when another stack (the other environment, the partner) already set it.
     account_cloudwatch_role: Literal["create", "existing"] = "create"
@@ -392,13 +405,6 @@ class ApiSettings(_Model):
                 f"at most {API_MAX_FUNCTION_TIMEOUT_SECONDS} seconds: API Gateway gives up on a REST integration "
                 "after 29 s, so a longer function would only run on after its caller got a 504"
             )
-        return value
-
-    @field_validator("log_retention_days", "access_log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"one of the CloudWatch Logs retention periods {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return value
 
     @field_validator("paid_plans")
@@ -520,7 +526,7 @@ class ScheduledWorkerSettings(_Model):
     schedule: str
     memory_mb: int = Field(default=256, ge=128, le=10240)
     timeout_seconds: int = Field(default=120, ge=1, le=900)
-    log_retention_days: int = 30
+    log_retention_days: LogRetentionDays = 30
     errors_alarm_period_seconds: int = 3600
     missed_runs_to_alarm: int = Field(default=3, ge=1, le=100)
     duration_alarm_pct_of_timeout: int = Field(default=80, ge=10, le=100)
@@ -534,13 +540,6 @@ class ScheduledWorkerSettings(_Model):
     @classmethod
     def _schedule(cls, value: str) -> str:
         schedule_interval_seconds(value)
-        return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"one of the CloudWatch Logs retention periods {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return value
 
     @model_validator(mode="after")
@@ -753,7 +752,7 @@ class BackupSettings(ScheduledWorkerSettings):
     backup_hour_utc: int = Field(default=3, ge=0, le=23)
     max_backup_age_hours: int = Field(default=26, ge=25, le=24 * 30)
     # None: prices-<env>-clickhouse-backups-<account id>.
-    bucket_name: str | None = None
+    bucket_name: BucketName | None = None
     prefix: str = "clickhouse/prices"
     # Bump to give the ClickHouse server a new access key (the old one is deleted after the new one is pushed).
     access_key_generation: int = Field(default=1, ge=1)
@@ -761,13 +760,6 @@ class BackupSettings(ScheduledWorkerSettings):
     # Cost-model assumptions only: the stored size of one full backup and its object count.
     assumed_backup_size_gb: float = Field(default=5, ge=0)
     assumed_objects_per_backup: int = Field(default=2_000, ge=1)
-
-    @field_validator("bucket_name")
-    @classmethod
-    def _bucket(cls, value: str | None) -> str | None:
-        if value is not None and not _BUCKET.match(value):
-            raise ValueError("an S3 bucket name (3-63 chars, lower-case letters, digits, dots, hyphens)")
-        return value
 
     @field_validator("prefix")
     @classmethod
@@ -810,7 +802,7 @@ class BackfillFanOutSettings(_Model):
     """A backfill queue and a function that ingest ledger ranges in parallel in AWS. Off: nothing is created."""
 
     enabled: bool = False
-    archive_bucket: str = PUBLIC_ARCHIVE_BUCKET
+    archive_bucket: BucketName = PUBLIC_ARCHIVE_BUCKET
     archive_prefix: str = "v1.1/stellar/ledgers/pubnet/"
     archive_region: str = "us-east-2"
     # One SQS message = one range of this many ledgers (the unit of retry); `fanout --per-message` must fit.
@@ -823,18 +815,11 @@ class BackfillFanOutSettings(_Model):
     # ClickHouse box sees at once (reference-system.md §13.1). Raise it only with the box owner's agreement.
     max_concurrency: int = Field(default=10, ge=2, le=1000)
     max_receive_count: int = Field(default=5, ge=1, le=1000)
-    log_retention_days: int = 30
+    log_retention_days: LogRetentionDays = 30
     # While fan-out is enabled, this many hours without an invocation means the queue ran dry (disable it) or
     # the trigger is broken; both deserve a look.
     alarm_no_invocations_hours: int = Field(default=6, ge=1, le=24)
     alarm_duration_pct_of_timeout: int = Field(default=80, ge=10, le=100)
-
-    @field_validator("archive_bucket")
-    @classmethod
-    def _bucket(cls, value: str) -> str:
-        if not _BUCKET.match(value):
-            raise ValueError("an S3 bucket name (3-63 chars, lower-case letters, digits, dots, hyphens)")
-        return value
 
     @field_validator("archive_prefix")
     @classmethod
@@ -848,13 +833,6 @@ class BackfillFanOutSettings(_Model):
     def _region(cls, value: str) -> str:
         if not _REGION.match(value):
             raise ValueError("an AWS region such as us-east-2")
-        return value
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"one of the CloudWatch Logs retention periods {', '.join(map(str, LOG_RETENTION_DAYS))}")
         return value
 
     @property
@@ -954,7 +932,7 @@ class SidecarSettings(_Model):
     # Existing Hetzner SSH keys (by name) for the admins, next to the deploy key the stack generates.
     admin_ssh_key_names: tuple[str, ...] = ()
     # ACME account e-mail for the edge's Let's Encrypt certificate (expiry notices); optional.
-    acme_email: str | None = None
+    acme_email: Email | None = None
     # A Route 53 hosted zone holding `domain`: the stack then writes its A record; else point it by hand.
     route53_zone_id: str | None = None
 
@@ -994,13 +972,6 @@ class SidecarSettings(_Model):
         for name in value:
             if not _HCLOUD_NAME.match(name):
                 raise ValueError(f"{name!r} is not a Hetzner SSH key name")
-        return value
-
-    @field_validator("acme_email")
-    @classmethod
-    def _acme_email(cls, value: str | None) -> str | None:
-        if value is not None and not _looks_like_email(value):
-            raise ValueError("an e-mail address")
         return value
 
     @field_validator("route53_zone_id")

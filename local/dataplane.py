@@ -530,6 +530,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         with start_dataplane(args.workdir, args.clickhouse_port, args.edge_port, args.env) as plane:
+            stops.check()  # a stop swallowed during start-up (up to a minute of it) ends here
             print(summary(plane), flush=True)
             files = ledger_files_in(args.ingest)
             if files:

@@ -66,7 +66,8 @@ STATELESS_ENGINES = frozenset({"Null", "Merge", "Distributed", "Dictionary"})
 # tables read the window from the replicated_* setting, so the migration's intent is carried over.
 _SETTING_RENAMES = {"non_replicated_deduplication_window": "replicated_deduplication_window"}
 
-CLUSTER_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# \Z, not $: `$` also matches before a trailing newline, and the name reaches DDL and shell scripts unquoted.
+CLUSTER_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
 
 
 class ClusterRenderError(ValueError):

@@ -27,7 +27,7 @@ _PRIVILEGES = frozenset(
 _OBJECT_RE = re.compile(r"^(?:[a-z_][a-z0-9_]*)\.(?:\*|[a-z_][a-z0-9_]*)$")
 # A named collection is granted by its bare name (`GRANT NAMED COLLECTION ON <name>`), never with a wildcard;
 # components/backups.py and schema/restore.py hold collection names to the same shape before they reach SQL text.
-COLLECTION_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+COLLECTION_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}\Z")  # \Z: `$` would also accept a trailing newline
 
 # The server's named collection holding the backup bucket's URL and key (components/backups.py creates it).
 BACKUP_COLLECTION = "prices_backups"

@@ -4,7 +4,7 @@ its round trips on prices rather than on facts that do not change.
 * A contract's classic asset (the asset whose Stellar Asset Contract it is) is derived from the asset and
   never changes: kept.
 * "This contract is no SAC the registry knows" ends when the registry learns the asset: kept
-  ``NOT_SAC_TTL_S``, no longer than an API Gateway cache entry may serve the same answer anyway.
+  ``NOT_SAC_TTL_S`` (60 s, the API Gateway cache TTL of the asset and candle routes).
 * "This asset is known" never ends (assets are not deleted): kept. "Unknown" is asked every time, so an
   asset is served from its first candle on.
 
@@ -48,7 +48,8 @@ class AssetMemo:
                     self._not_sac_until.pop(contract, None)
                 else:
                     self._not_sac_until[contract] = now + NOT_SAC_TTL_S
-        return {c: self._classic[c] for c in contract_ids if c in self._classic}
+        # .get: the local stand-in serves requests on threads, and another may empty the memo meanwhile.
+        return {c: classic for c in contract_ids if (classic := self._classic.get(c)) is not None}
 
     def known_assets(self, client: Any, asset_ids: Sequence[str]) -> set[str]:
         ask = [a for a in asset_ids if a not in self._known]

@@ -45,12 +45,12 @@ from lambdas.backfill.ingest import ingest_batch
 from lambdas.backfill.progress_table import ProgressRow, Status, close_time_of, now_utc, read_progress, write_progress
 from lambdas.backfill.source import LedgerSource, S3Source
 from lambdas.common import metric_catalog as mc
+from lambdas.common.catalog_metrics import CatalogMetrics
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import EdgeSettings, load_env_settings
 from lambdas.ledger_processor.ledger_ingest import PoisonLedgerError
 from lambdas.ledger_processor.reconcile import MAX_RANGE, find_missing
-from lambdas.workers.publish import CatalogMetrics
 
 SERVICE = mc.FANOUT_SERVICE
 NAMESPACE = mc.BACKFILL
@@ -171,6 +171,9 @@ def enqueue_ranges(
 class TransientError(RuntimeError):
     """A dependency failed or time ran out; the redelivered range continues with what is still missing."""
 
+    # What this delivery wrote before it stopped: published too, since the redelivery will not write it again.
+    partial: RangeResult | None = None
+
 
 class RangeIncompleteError(RuntimeError):
     """Some ledgers of the range are poison or absent from the archive; the rest were written."""
@@ -266,6 +269,9 @@ def ingest_range(
                 result.written.append(outcome.ledger)
                 result.trades += outcome.trades
                 result.parts += outcome.parts
+    except TransientError as exc:
+        exc.partial = result
+        raise
     finally:
         # Stopped early: downloads nobody will decode are dropped (a running one just finishes).
         for download in (*pending, *following):
@@ -338,6 +344,11 @@ def set_runtime(value: Runtime | None) -> None:
     _slot.set(value)
 
 
+def _publish_writes(result: RangeResult) -> None:
+    published.put(mc.FANOUT_LEDGERS_WRITTEN, len(result.written))
+    published.put(mc.FANOUT_TRADES_WRITTEN, result.trades)
+
+
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> RangeResult:
     rt = runtime()
@@ -357,6 +368,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> RangeRes
         logger.error("poison range message", extra={"message_id": record.message_id, "error": str(exc)})
         raise
     except TransientError as exc:
+        if exc.partial is not None:
+            _publish_writes(exc.partial)
         logger.warning(
             "range interrupted, will be redelivered", extra={"message_id": record.message_id, "error": str(exc)}
         )
@@ -373,8 +386,7 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> RangeRes
         "absent": len(result.absent),
         "seconds": round(time.monotonic() - started, 3),
     }
-    published.put(mc.FANOUT_LEDGERS_WRITTEN, len(result.written))
-    published.put(mc.FANOUT_TRADES_WRITTEN, result.trades)
+    _publish_writes(result)
     published.put(mc.FANOUT_RANGES_COMPLETED if result.complete else mc.FANOUT_RANGES_INCOMPLETE, 1)
     if not result.complete:
         logger.error("range incomplete", extra=outcome)

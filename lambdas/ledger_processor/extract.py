@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from lambdas.ledger_processor import fast_decode, sdk_decode
+from lambdas.ledger_processor import fast_decode
 from lambdas.ledger_processor.facts import LedgerFacts
 from lambdas.ledger_processor.ledger_files import read_ledger_file
 from lambdas.ledger_processor.registry import AssetRegistry, PoolRegistry
@@ -19,6 +19,9 @@ Decoder = Literal["fast", "sdk"]
 def decode(xdr: bytes, decoder: Decoder = "fast", *, pool_changes: bool = False) -> LedgerFacts:
     if decoder == "fast":
         return fast_decode.decode_facts(xdr, pool_changes=pool_changes)
+    # Imported here: the reference decoder loads all of stellar_sdk (~0.4 s), which the Lambda never needs.
+    from lambdas.ledger_processor import sdk_decode  # noqa: PLC0415
+
     # The sdk path allocates millions of small objects; the cyclic GC would rescan them repeatedly
     # for nothing (no cycles are created), so it is paused for the decode.
     enabled = gc.isenabled()

@@ -15,8 +15,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from stellar_sdk import StrKey
-
+from lambdas.common import strkey
 from lambdas.ledger_processor import xdr_skip as sk
 from lambdas.ledger_processor.facts import (
     CHANGE_REMOVED,
@@ -80,11 +79,11 @@ def read_address(b: bytes, o: int) -> tuple[Address, int]:
     if t == 1:  # ContractID
         return Address(contract_strkey(b[o : o + 32])), o + 32
     if t == 2:  # MuxedEd25519Account {uint64 id; uint256 ed25519}
-        return Address(StrKey.encode_med25519_public_key(b[o + 8 : o + 40] + b[o : o + 8])), o + 40
+        return Address(strkey.encode(strkey.MUXED_ACCOUNT, b[o + 8 : o + 40] + b[o : o + 8])), o + 40
     if t == 3:  # ClaimableBalanceID union (v0 hash); strkey carries the type byte
-        return Address(StrKey.encode_claimable_balance(b[o + 3 : o + 36])), o + 36
+        return Address(strkey.encode(strkey.CLAIMABLE_BALANCE, b[o + 3 : o + 36])), o + 36
     if t == 4:  # PoolID
-        return Address(StrKey.encode_liquidity_pool(b[o : o + 32])), o + 32
+        return Address(strkey.encode(strkey.LIQUIDITY_POOL, b[o : o + 32])), o + 32
     raise ValueError(f"invalid SCAddress type {t} at {o - 4}")
 
 

@@ -29,11 +29,12 @@ from urllib.parse import unquote_plus
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lambdas.common import metric_catalog as mc
+from lambdas.common.catalog_metrics import CatalogMetrics
 from lambdas.common.edge_clickhouse import ClickHouseProvider, EdgeClickHouse
 from lambdas.common.runtime_slot import RuntimeSlot
 from lambdas.common.settings import IngestSettings, load_ingest_settings
@@ -41,10 +42,12 @@ from lambdas.ledger_processor.ledger_ingest import PoisonLedgerError, ledger_for
 from lambdas.ledger_processor.writer import WriteResult, write_ledger
 
 SERVICE = "ledger-processor"
-NAMESPACE = "Prices/Ingest"
+NAMESPACE = mc.INGEST
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+# Names, units and dimensions from the metric catalog the alarms and dashboard are built from.
+published = CatalogMetrics(metrics, NAMESPACE, SERVICE)
 tracer = Tracer(service=SERVICE)
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -117,13 +120,13 @@ def ingest_object(rt: Runtime, bucket: str, key: str) -> WriteResult:
     except Exception as exc:
         rt.clickhouse.invalidate()
         raise TransientError(f"ledger {expected}: ClickHouse write failed: {exc}") from exc
-    metrics.add_metric(name="LedgersIngested", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="TradesWritten", unit=MetricUnit.Count, value=prepared.trade_count)
-    metrics.add_metric(name="CandlePartsWritten", unit=MetricUnit.Count, value=result.parts_rows)
+    published.put(mc.LEDGERS_INGESTED, 1)
+    published.put(mc.TRADES_WRITTEN, prepared.trade_count)
+    published.put(mc.CANDLE_PARTS_WRITTEN, result.parts_rows)
     if prepared.unresolved_count:
-        metrics.add_metric(name="UnresolvedSwaps", unit=MetricUnit.Count, value=prepared.unresolved_count)
+        published.put(mc.UNRESOLVED_SWAPS, prepared.unresolved_count)
     lag = max(0.0, time.time() - prepared.close_time)
-    metrics.add_metric(name="IngestLagSeconds", unit=MetricUnit.Seconds, value=lag)
+    published.put(mc.INGEST_LAG_SECONDS, lag)
     logger.info(
         "ledger ingested",
         extra={
@@ -144,11 +147,11 @@ def record_handler(record: SQSRecord) -> list[WriteResult]:
     try:
         return [ingest_object(rt, bucket, key) for bucket, key in s3_objects(record.body)]
     except PoisonLedgerError as exc:
-        metrics.add_metric(name="PoisonRecords", unit=MetricUnit.Count, value=1)
+        published.put(mc.POISON_RECORDS, 1)
         logger.error("poison record", extra={"reason": exc.reason, "message_id": record.message_id, "error": str(exc)})
         raise
     except Exception as exc:
-        metrics.add_metric(name="TransientFailures", unit=MetricUnit.Count, value=1)
+        published.put(mc.TRANSIENT_FAILURES, 1)
         logger.warning("record failed, will be retried", extra={"message_id": record.message_id, "error": str(exc)})
         raise
 

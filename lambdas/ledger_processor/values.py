@@ -17,7 +17,7 @@ import hashlib
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from stellar_sdk import StrKey
+from lambdas.common import strkey
 
 PUBNET_PASSPHRASE = "Public Global Stellar Network ; September 2015"  # noqa: S105 - network id, not a secret
 NATIVE = "native"
@@ -54,12 +54,12 @@ class ScMap(tuple):  # type: ignore[type-arg]
 
 @lru_cache(maxsize=65536)
 def account_strkey(ed25519: bytes) -> str:
-    return StrKey.encode_ed25519_public_key(ed25519)
+    return strkey.encode(strkey.ACCOUNT, ed25519)
 
 
 @lru_cache(maxsize=65536)
 def contract_strkey(contract_hash: bytes) -> str:
-    return StrKey.encode_contract(contract_hash)
+    return strkey.encode(strkey.CONTRACT, contract_hash)
 
 
 def asset_identity(code: bytes | None, issuer: bytes | None) -> str:
@@ -76,7 +76,7 @@ def _asset_xdr(identity: str) -> bytes:
     code, issuer = identity.split(":")
     raw = code.encode("ascii")
     kind, width = (1, 4) if len(raw) <= 4 else (2, 12)
-    return kind.to_bytes(4, "big") + raw.ljust(width, b"\0") + b"\0\0\0\0" + StrKey.decode_ed25519_public_key(issuer)
+    return kind.to_bytes(4, "big") + raw.ljust(width, b"\0") + b"\0\0\0\0" + strkey.decode(strkey.ACCOUNT, issuer)
 
 
 @lru_cache(maxsize=65536)

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
+from lambdas.common.catalog_metrics import CatalogMetrics
 from lambdas.common.metric_catalog import MetricDef
-from lambdas.workers.publish import CatalogMetrics
 
 
 class WorkerPowertools(NamedTuple):

@@ -276,10 +276,12 @@ def test_the_push_script_writes_the_named_collection_from_stdin(tmp_path: Path) 
     assert secret not in done.stdout + done.stderr
 
 
-def test_on_a_cluster_the_named_collection_is_written_on_every_replica(tmp_path: Path) -> None:
+def test_on_a_cluster_the_key_never_enters_the_distributed_ddl_queue(tmp_path: Path) -> None:
+    # ON CLUSTER would keep the statement, key included, in Keeper and in the unmasked
+    # system.distributed_ddl_queue: the collection is pushed to the edge's replica only (docs/backups.md).
     raw, _ = stack_file_config("prod")
-    cluster = {**raw["clickhouse"], "cluster": {"name": "prices"}}
-    result = run("prod", config_overrides={"clickhouse": cluster})
+    result = run("prod", config_overrides={"clickhouse": {**raw["clickhouse"], "cluster": {"name": "prices"}}})
+    assert result.outputs["clickhouse_schema_mode"] == "on-cluster cluster prices"
     push = resource(result, COMMAND, "backups-named-collection")
     sql_file = tmp_path / "pushed.sql"
     script = push.inputs["create"].replace(raw["clickhouse"]["clientCommand"], f"cat > {sql_file}")
@@ -288,14 +290,9 @@ def test_on_a_cluster_the_named_collection_is_written_on_every_replica(tmp_path:
     )
     assert done.returncode == 0, done.stderr
     create, alter = sql_file.read_text().splitlines()
-    assert create.startswith("CREATE NAMED COLLECTION IF NOT EXISTS prices_backups ON CLUSTER prices AS url = ")
-    assert alter.startswith("ALTER NAMED COLLECTION prices_backups ON CLUSTER prices SET url = ")
-    # tests/schema/test_cluster_render.py parses both statements on the engine.
-
-
-def test_a_cluster_name_that_would_break_out_of_the_script_is_refused() -> None:
-    with pytest.raises(ValueError, match="cluster"):
-        named_collection_script("clickhouse-client", "prices_backups", "https://b/", cluster="c; DROP")
+    assert create.startswith("CREATE NAMED COLLECTION IF NOT EXISTS prices_backups AS url = ")
+    assert alter.startswith("ALTER NAMED COLLECTION prices_backups SET url = ")
+    assert "CLUSTER" not in push.inputs["create"]
 
 
 @pytest.mark.parametrize(
@@ -318,7 +315,12 @@ def test_the_push_script_refuses_anything_but_a_key(stdin: str, line: str, tmp_p
 
 @pytest.mark.parametrize(
     ("collection", "url"),
-    [("prices-backups", "https://b.s3.eu-central-1.amazonaws.com/"), ("prices_backups", "https://b/'; DROP x; '/")],
+    [
+        ("prices-backups", "https://b.s3.eu-central-1.amazonaws.com/"),
+        ("prices_backups\n", "https://b.s3.eu-central-1.amazonaws.com/"),
+        ("prices_backups", "https://b/'; DROP x; '/"),
+        ("prices_backups", "https://b.s3.eu-central-1.amazonaws.com/\n"),
+    ],
 )
 def test_the_push_script_refuses_names_and_urls_that_would_break_out(collection: str, url: str) -> None:
     with pytest.raises(ValueError, match="named collection"):

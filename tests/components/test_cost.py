@@ -1,3 +1,6 @@
+import re
+from pathlib import Path
+
 import pytest
 
 from components import pricing
@@ -109,3 +112,11 @@ def test_the_plan_prices_every_alarm_it_creates_once(stack: str) -> None:
     assert lines["operations dashboard"]["usd"] == pricing.CW_DASHBOARD_PER_MONTH
     assert {"oracle worker", "cleanup worker", "probes worker"} <= set(lines)
     assert "scheduled workers" not in lines  # the traffic-assumption line is gone
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_readme_quotes_the_monthly_total_the_plan_computes(stack: str) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    quoted = re.search(rf"\b{stack} \$(\d+\.\d\d)/month", readme)
+    assert quoted is not None, f"README.md no longer quotes the {stack} monthly figure"
+    assert planned(stack).outputs["monthly_cost_usd"]["total"] == pytest.approx(float(quoted.group(1)), abs=0.005)

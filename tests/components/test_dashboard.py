@@ -262,6 +262,9 @@ def test_with_the_fan_out_on_its_queue_dlq_and_function_are_on_the_dashboard() -
     assert ["AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "QueueName", queue] in rows
     assert ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", dlq] in rows
     assert {row[1] for row in rows if row[0] == "Prices/Backfill"} == {m.name for m in FAN_OUT_METRICS}
+    assert thresholds(widgets["Backfill fan-out"]) == {
+        "DLQ alarm": one(result, ALARM, "backfill-dlq-messages").inputs["threshold"]
+    }
     fan_out_function = one(result, FUNCTION, "backfill-function").inputs["name"]
     for title in ("Function invocations", "Function errors"):
         assert fan_out_function in {row[3] for row in metric_rows(widgets[title])}
@@ -286,11 +289,13 @@ def test_threshold_lines_are_the_configured_alarm_thresholds(stack: str) -> None
         "free-disk alarm": t.min_free_disk_pct,
     }
     assert thresholds(widgets["Backfill progress"]) == {"push-age alarm": t.max_backfill_push_age_seconds}
+    dlq_alarm = one(planned(stack), ALARM, "ingest-dlq-messages").inputs["threshold"]
+    assert thresholds(widgets["Ingest DLQ depth and failures"]) == {"DLQ alarm": dlq_alarm}
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_widgets_tile_the_grid_without_overlapping(stack: str) -> None:
-    widgets = dashboard_body(planned(stack))["widgets"]
+@pytest.mark.parametrize(("stack", "fan_out"), VARIANTS)
+def test_widgets_tile_the_grid_without_overlapping(stack: str, fan_out: bool) -> None:
+    widgets = dashboard_body(plan_of(stack, fan_out))["widgets"]
     cells: set[tuple[int, int]] = set()
     for widget in widgets:
         assert widget["x"] >= 0 and widget["x"] + widget["width"] <= GRID_COLUMNS

@@ -117,3 +117,25 @@ def test_bootstrap_mode_needs_no_ca_secrets() -> None:
     settings = load_settings("dev", raw, region)
     secrets = read_secrets("dev", settings, {"sshPrivateKey": "k"}.get)
     assert secrets.ca_key_pem is None
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (("ingest", "logRetentionDays"), 31, "one of the CloudWatch Logs retention periods"),
+        (("api", "accessLogRetentionDays"), 2, "one of the CloudWatch Logs retention periods"),
+        (("workers", "probes", "logRetentionDays"), 8, "one of the CloudWatch Logs retention periods"),
+        (("backfill", "fanOut", "logRetentionDays"), 9, "one of the CloudWatch Logs retention periods"),
+        (("partner", "ledgerBucketName"), "Ledger_Bucket", "an S3 bucket name"),
+        (("backups", "bucketName"), "Backups_Bucket", "an S3 bucket name"),
+        (("ops", "alarmEmail"), "ops-at-example.com", "an e-mail address"),
+    ],
+)
+def test_shared_field_types_validate_wherever_they_are_used(path: tuple[str, ...], value: Any, expected: str) -> None:
+    raw, region = stack_file_config("prod")
+    node = raw
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = value
+    with pytest.raises(SettingsError, match=rf"'{PROJECT}:{'.'.join(path)}': {expected}.*\(got {value!r}\)"):
+        load_settings("prod", raw, region)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,7 +15,6 @@ from typing import cast
 
 import pytest
 
-from components.backups import named_collection_script
 from offline.runner import run_program
 from schema.cluster import (
     MERGE_TREE_ENGINES,
@@ -293,7 +291,7 @@ def test_replicated_database_mode_refuses_objects_outside_the_replicated_databas
         render_statements(["CREATE DATABASE `pri'ces`"], Cluster(NAME, REPLICATED_DATABASE))
 
 
-@pytest.mark.parametrize("name", ["", "1abc", "a-b", "x; DROP DATABASE prices", "a" * 65])
+@pytest.mark.parametrize("name", ["", "1abc", "a-b", "x; DROP DATABASE prices", "a" * 65, "prices\n"])
 def test_cluster_names_that_could_not_be_rendered_safely_are_refused(name: str) -> None:
     with pytest.raises(ClusterRenderError, match="cluster name"):
         Cluster(name)
@@ -414,17 +412,3 @@ def test_the_database_component_pushes_the_cluster_script_when_the_switch_is_on(
     assert result.outputs["clickhouse_schema_mode"] == f"{mode} cluster {NAME}"
     # The switch off (the stack files) keeps the single-node script.
     assert planned("prod").outputs["clickhouse_schema_mode"] == "single-node"
-
-
-@pytest.mark.engine
-def test_the_backup_named_collection_statements_parse_with_on_cluster(parser: str, tmp_path: Path) -> None:
-    sql_file = tmp_path / "pushed.sql"
-    script = named_collection_script(f"cat > {sql_file}", "prices_backups", "https://b.s3.amazonaws.com/", "prices")
-    key = "AKIAFAKEBACKUPKEY0001\n" + "FAKE/backup+secret/0000000000000000000000"[:40] + "\n"  # FAKE, shaped only
-    done = subprocess.run(["bash", "-c", script], input=key, capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
-    statements = [line.rstrip(";") for line in sql_file.read_text().splitlines()]
-    assert len(statements) == 2
-    for statement in statements:
-        assert " prices_backups ON CLUSTER prices " in statement
-        assert formatted(parser, statement) == statement

@@ -458,6 +458,29 @@ def test_ohlcv_groups_sources_and_quotes_in_usd_and_xlm_without_reweighting(db: 
     assert pricing.ohlcv(db.reader, asset("ZZZ"), granularity="1m", start=m0, end=T, base_currency="USD") == []
 
 
+def test_ohlcv_in_xlm_converts_through_the_latest_xlm_close_at_most_the_lag_older(db: Env) -> None:
+    b = Bars()
+    b.usd("native", "sdex", minutes_before(185), 0.1, 100.0)
+    b.usd("native", "sdex", minutes_before(50), 0.25, 100.0)
+    b.usd("KK", "sdex", minutes_before(120), 1.0, 10.0)  # the latest XLM close is 65 minutes older
+    b.usd("KK", "sdex", minutes_before(45), 1.0, 10.0)  # XLM closed 5 minutes earlier, before `start` below
+    b.usd("KK", "sdex", minutes_before(20), 2.0, 10.0)  # the same XLM close, 30 minutes older
+    b.insert(db.admin)
+
+    def candles(start: datetime, currency: Any) -> list[tuple[datetime, float | None, float | None]]:
+        got = pricing.ohlcv(db.reader, asset("KK"), granularity="1m", start=start, end=T, base_currency=currency)
+        return [(c.timestamp, c.close, c.vwap) for c in got]
+
+    assert candles(minutes_before(130), "XLM") == [
+        (minutes_before(120), None, None),
+        (minutes_before(45), pytest.approx(4.0), pytest.approx(4.0)),
+        (minutes_before(20), pytest.approx(8.0), pytest.approx(10.0 / 0.25 / 5.0)),
+    ]
+    assert [c[1] for c in candles(minutes_before(130), "USD")] == [1.0, 1.0, 2.0]
+    # XLM's close before the window still converts the window's first candle.
+    assert candles(minutes_before(46), "XLM")[0] == (minutes_before(45), pytest.approx(4.0), pytest.approx(4.0))
+
+
 def test_bad_input_is_rejected_with_the_name_of_the_argument(db: Env) -> None:
     def bad(match: str, **kw: Any) -> None:
         args: dict[str, Any] = {"granularity": "1m", "start": T - timedelta(hours=1), "end": T, "base_currency": "USD"}

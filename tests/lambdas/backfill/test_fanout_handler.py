@@ -282,7 +282,7 @@ def test_a_failed_archive_read_stops_the_range_and_its_redelivery_continues(
 
 
 def test_out_of_time_the_range_stops_cleanly_and_its_redelivery_continues(
-    plane: DataPlane, admin: Any, tmp_path: Path
+    plane: DataPlane, admin: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fresh_prices(admin)
     with deployed(plane, tmp_path, LEDGERS_PER_INSERT="1"):
@@ -294,6 +294,10 @@ def test_out_of_time_the_range_stops_cleanly_and_its_redelivery_continues(
         assert ingested(admin) == [63092990, 63092996]
         # Still failed: the archive lacks 63092991..95, which no redelivery can fix (the DLQ gets it).
         assert failed_ids(response) == {"63092990-63092996"}
+    # The interrupted delivery's ledger counts too: its redelivery does not write it again.
+    published = [m for m in emf_metrics(capsys.readouterr().out) if m.name != "ColdStart"]
+    totals = {d.name: sum(m.value for m in published if m.name == d.name) for d in FAN_OUT_METRICS}
+    assert totals["LedgersWritten"] == 2 and totals["RangesIncomplete"] == 1 and totals["RangesCompleted"] == 0
 
 
 def test_recomputed_progress_is_the_watermark_of_the_data(plane: DataPlane, admin: Any, tmp_path: Path) -> None:

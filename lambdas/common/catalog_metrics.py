@@ -1,7 +1,8 @@
 """Publishing metrics exactly as lambdas/common/metric_catalog.py defines them.
 
 Alarms and the dashboard are built from the catalog; a metric published under another namespace, service or
-dimension set would be a metric nobody watches (reference-system.md §13.8). So workers never call Powertools
+dimension set would be a metric nobody watches (reference-system.md §13.8). So workers and the backfill fan-out
+never call Powertools
 with free-form names: they hand a ``MetricDef`` and the dimension values, and this module refuses anything the
 catalog does not list.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lambdas.common import metric_catalog as catalog
-from lambdas.workers.publish import CatalogError
+from lambdas.common.catalog_metrics import CatalogError
 from lambdas.workers.scaffold import worker_powertools
 from tests.lambdas.workers.helpers import EmfMetric, emf_metrics
 
