@@ -31,7 +31,7 @@ from lambdas.ledger_processor.ingest_files import ingest_files
 from local.api_gateway import serve_local_api
 from local.caddy_process import CaddyProcess, die_with_parent, free_port
 from local.chart import ChartError, busiest_asset, fetch_chart, write_chart
-from local.stop_signals import StopSignals
+from local.stop_signals import StopSignals, forget_unhandled_interrupt
 from pki.issuer import IssuedCert, issue_client_cert, issue_server_cert, make_ca
 from pki.profile import CaProfile, client_profiles
 from schema.migrations import apply_migrations
@@ -549,6 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say("a child process exited unexpectedly; stopping")
             return 1
     except KeyboardInterrupt:
+        forget_unhandled_interrupt()
         _say("stopped")
         return 0
 

@@ -33,3 +33,14 @@ class StopSignals:
         """Raise the stop request at a step boundary if the first signal's exception was swallowed."""
         if self.requested:
             raise KeyboardInterrupt
+
+
+def forget_unhandled_interrupt() -> None:
+    """Call once a KeyboardInterrupt is handled, before exiting.
+
+    CPython marks a KeyboardInterrupt that leaves a string ``exec``/``eval`` (dataclasses and namedtuple build
+    their methods that way, e.g. during a lazy import) as unhandled even when a caller catches it; under
+    ``python -m`` the interpreter then ends the process with SIGINT instead of the exit code (CI saw -2 for a
+    clean stop). Every string exec clears that mark as it starts, so an empty one forgets it.
+    """
+    exec("pass", {})  # noqa: S102 - a constant string, run for its side effect on the interpreter's flag

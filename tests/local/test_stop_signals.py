@@ -1,11 +1,15 @@
 import os
 import signal
+import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from local.stop_signals import STOP_SIGNALS, StopSignals
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -54,3 +58,20 @@ def test_later_signals_do_not_interrupt_the_cleanup_the_first_started(stops: Sto
 def test_check_is_silent_until_a_signal_arrives(stops: StopSignals) -> None:
     stops.check()
     assert not stops.requested
+
+
+@pytest.mark.parametrize("forget", [False, True])
+def test_a_handled_interrupt_from_a_string_exec_does_not_kill_a_python_m_process(tmp_path: Path, forget: bool) -> None:
+    # What CI saw: `make run` stopped cleanly, printed "stopped", returned 0, and still died by SIGINT (-2).
+    (tmp_path / "stops_in_exec.py").write_text(
+        "import sys\n"
+        "from local.stop_signals import forget_unhandled_interrupt\n"
+        "try:\n"
+        "    exec('raise KeyboardInterrupt', {})  # as a lazily built dataclass method would be interrupted\n"
+        "except KeyboardInterrupt:\n"
+        f"    {'forget_unhandled_interrupt()' if forget else 'pass'}\n"
+        "    sys.exit(0)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}:{REPO_ROOT}"}
+    done = subprocess.run([sys.executable, "-m", "stops_in_exec"], env=env, capture_output=True, check=False)
+    assert done.returncode == (0 if forget else -signal.SIGINT), done.stderr
